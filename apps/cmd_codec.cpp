@@ -1,0 +1,233 @@
+// `lmc compress` and `lmc decompress`, shaped like gzip: IN becomes IN.lmc and back, `-` is stdin or
+// stdout, existing files are never overwritten without -f, output appears atomically (temp file, then
+// rename) and the input is removed only after that, unless -k. Parsing and printing only: the
+// codec library does the work.
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/commands.h"
+#include "apps/file_streams.h"
+#include "apps/model_options.h"
+#include "codec/codec.h"
+#include "common/error.h"
+#include "infer/fingerprint.h"
+
+namespace lmc::apps {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kSuffix = ".lmc";
+
+struct CodecCommandOptions {
+  ModelOptions model;
+  std::string input;
+  std::string output;
+  std::string mode = "auto";
+  int64_t chunk_bytes = 2048;
+  int64_t batch = 16;
+  bool keep = false;
+  bool force = false;
+  bool verify = false;
+  bool as_json = false;
+};
+
+// A one-line progress report on stderr, redrawn in place, only when stderr is a terminal.
+class ProgressLine {
+ public:
+  ProgressLine(const char* verb, std::optional<uint64_t> total)
+      : verb_(verb), total_(total), enabled_(isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()) {}
+  ~ProgressLine() {
+    if (enabled_ && drawn_) std::fprintf(stderr, "\r\033[K");
+  }
+  void operator()(uint64_t done) {
+    if (!enabled_) return;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double rate = seconds > 0 ? done / 1000.0 / seconds : 0.0;
+    if (total_ && *total_ > 0) {
+      const double fraction = double(done) / double(*total_);
+      const int width = 30, filled = static_cast<int>(fraction * width);
+      std::fprintf(stderr, "\r%s [%s%s] %5.1f%%  %.1f KB/s  ETA %.0f s", verb_, std::string(filled, '#').c_str(),
+                   std::string(width - filled, ' ').c_str(), 100 * fraction, rate,
+                   rate > 0 ? (*total_ - done) / 1000.0 / rate : 0.0);
+    } else {
+      std::fprintf(stderr, "\r%s %.1f KB  %.1f KB/s", verb_, done / 1000.0, rate);
+    }
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+
+ private:
+  const char* verb_;
+  std::optional<uint64_t> total_;
+  bool enabled_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point start_;
+};
+
+struct OpenedModel {
+  LoadedModel loaded;
+  CodecModel codec;
+};
+
+OpenedModel open_model(const ModelOptions& options) {
+  if (options.model.empty()) throw Error("no --model given (the default model is not installed yet)");
+  OpenedModel opened{load_model(options), {}};
+  opened.codec.model = opened.loaded.model;
+  opened.codec.tokenizer = opened.loaded.tokenizer.get();
+  opened.codec.fingerprint = model_fingerprint(opened.loaded.model, *opened.loaded.tokenizer);
+  return opened;
+}
+
+fs::path default_output(const std::string& input, bool compressing) {
+  if (compressing) return input + kSuffix;
+  if (input.size() <= std::string(kSuffix).size() || !input.ends_with(kSuffix)) {
+    throw Error("'" + input + "' does not end in " + kSuffix + ": name the output with -o");
+  }
+  return input.substr(0, input.size() - std::string(kSuffix).size());
+}
+
+// Runs `work(in, out)` from the input file (or stdin) into the output file (or stdout), atomically.
+template <typename Work>
+void run_file_to_file(const CodecCommandOptions& options, bool compressing, Work&& work) {
+  const bool from_stdin = options.input == "-";
+  std::string output = options.output;
+  if (output.empty()) output = from_stdin ? "-" : default_output(options.input, compressing).string();
+  const bool to_stdout = output == "-";
+  if (!from_stdin && !fs::is_regular_file(options.input)) {
+    throw Error("'" + options.input + "' is not a readable file");
+  }
+  if (!to_stdout && fs::exists(output) && !options.force) {
+    throw Error("'" + output + "' already exists (use -f to overwrite)");
+  }
+  if (!from_stdin && !to_stdout && fs::exists(output) && fs::equivalent(options.input, output)) {
+    throw Error("input and output are the same file");
+  }
+  std::ifstream file_in;
+  if (!from_stdin) {
+    file_in.open(options.input, std::ios::binary);
+    if (!file_in) throw Error("cannot open '" + options.input + "'");
+  }
+  std::istream& in = from_stdin ? std::cin : file_in;
+  std::optional<uint64_t> size;
+  if (!from_stdin) size = fs::file_size(options.input);
+  if (to_stdout) {
+    work(in, size, std::cout);
+    std::cout.flush();
+    if (!std::cout) throw Error("writing to stdout failed");
+    return;
+  }
+  AtomicFile target{fs::path(output)};
+  {
+    AtomicFileBuffer buffer(target);
+    std::ostream out(&buffer);
+    work(in, size, out);
+    out.flush();
+    if (!out) throw Error("writing '" + output + "' failed");
+  }
+  target.commit();
+  if (!options.keep && !from_stdin) fs::remove(options.input);
+}
+
+void print_stats(const CodecStats& s, bool as_json, bool compressing) {
+  const double in = static_cast<double>(s.bytes_in);
+  nlohmann::json j = {{"mode", archive_mode_name(s.mode)},
+                      {"bytes_in", s.bytes_in},
+                      {"bytes_out", s.bytes_out},
+                      {"chunks", s.chunks},
+                      {"tokens", s.tokens},
+                      {"seconds", s.seconds},
+                      {"kb_per_second", s.seconds > 0 ? in / 1000.0 / s.seconds : 0.0}};
+  if (compressing) {
+    j["bits_per_byte"] = s.bytes_in ? 8.0 * s.bytes_out / in : 0.0;
+    j["model_bits_per_byte"] = s.bytes_in ? (s.model_bits + s.side_bits) / in : 0.0;
+    j["ratio"] = s.bytes_out ? in / static_cast<double>(s.bytes_out) : 0.0;
+  }
+  if (as_json) {
+    std::cout << j.dump() << "\n";
+  } else if (compressing) {
+    std::fprintf(stderr, "%s: %llu -> %llu bytes, %.4f bits/byte (model %.4f), ratio %.3f, %.1f KB/s\n",
+                 archive_mode_name(s.mode).c_str(), static_cast<unsigned long long>(s.bytes_in),
+                 static_cast<unsigned long long>(s.bytes_out), j["bits_per_byte"].get<double>(),
+                 j["model_bits_per_byte"].get<double>(), j["ratio"].get<double>(), j["kb_per_second"].get<double>());
+  }
+}
+
+void run_compress(const CodecCommandOptions& options) {
+  if (options.as_json && (options.output == "-" || (options.output.empty() && options.input == "-"))) {
+    throw Error("--json prints to stdout, so the archive cannot go there too: name it with -o");
+  }
+  CompressOptions codec_options;
+  codec_options.mode = parse_compress_mode(options.mode);
+  codec_options.chunk_bytes = options.chunk_bytes;
+  codec_options.batch = options.batch;
+  OpenedModel opened = open_model(options.model);
+  CodecStats stats;
+  run_file_to_file(options, true, [&](std::istream& in, std::optional<uint64_t> size, std::ostream& out) {
+    ProgressLine progress("compress", size);
+    if (!options.verify) {
+      stats = compress(opened.codec, in, size, out, codec_options, std::ref(progress));
+      return;
+    }
+    std::stringstream archive;
+    stats = compress(opened.codec, in, size, archive, codec_options, std::ref(progress));
+    DiscardBuffer discard;
+    std::ostream sink(&discard);
+    archive.seekg(0);
+    with_context("--verify", [&] { return decompress(opened.codec, archive, sink); });
+    archive.seekg(0);
+    out << archive.rdbuf();
+  });
+  print_stats(stats, options.as_json, true);
+}
+
+void run_decompress(const CodecCommandOptions& options) {
+  OpenedModel opened = open_model(options.model);
+  CodecStats stats;
+  run_file_to_file(options, false, [&](std::istream& in, std::optional<uint64_t> size, std::ostream& out) {
+    ProgressLine progress("decompress", std::nullopt);
+    stats = decompress(opened.codec, in, out, std::ref(progress));
+  });
+  if (options.as_json) print_stats(stats, true, false);
+}
+
+CLI::App* add_common(CLI::App& app, const char* name, const char* help, CodecCommandOptions& options) {
+  auto* command = app.add_subcommand(name, help);
+  add_model_options(*command, options.model, /*model_required=*/false);
+  command->add_option("-o,--output", options.output, "output file, - for stdout (default: IN.lmc / IN without .lmc)");
+  command->add_flag("-k,--keep", options.keep, "keep the input file");
+  command->add_flag("-f,--force", options.force, "overwrite an existing output file");
+  command->add_flag("--json", options.as_json, "print statistics as one JSON object on stdout");
+  command->add_option("IN", options.input, "input file, or - for stdin")->required();
+  return command;
+}
+
+}  // namespace
+
+void register_codec_commands(CLI::App& app) {
+  auto compress_options = std::make_shared<CodecCommandOptions>();
+  auto* compress_command = add_common(app, "compress", "Compress a file losslessly with a language model", *compress_options);
+  compress_command->add_option("--mode", compress_options->mode, "auto, text, bytes or audio (PCM WAV)")->capture_default_str();
+  compress_command->add_option("--chunk-bytes", compress_options->chunk_bytes, "bytes per independently coded chunk")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  compress_command->add_option("--batch", compress_options->batch, "chunks coded in lockstep")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65536));
+  compress_command->add_flag("--verify", compress_options->verify, "decompress the archive in memory before writing it");
+  compress_command->callback([compress_options] { run_compress(*compress_options); });
+
+  auto decompress_options = std::make_shared<CodecCommandOptions>();
+  auto* decompress_command = add_common(app, "decompress", "Restore a file compressed by lmc compress", *decompress_options);
+  decompress_command->callback([decompress_options] { run_decompress(*decompress_options); });
+}
+
+}  // namespace lmc::apps

@@ -1,0 +1,137 @@
+// The bit model: one adaptive probability per context, where a context is the bit's position in its
+// frame, the bits at the same position in the previous kFrameHistory frames and the kRecentHistory
+// bits just before it. Probabilities are 16-bit; each adapts at rate 1/(n + 2) after n observations
+// (fast start), settling at 1/kSlowestRate, which on random bits costs about 1/(2 * 64 * 2 ln 2), or
+// 0.6%, over one bit per bit.
+#include "codec/adaptive_bits.h"
+
+#include <algorithm>
+#include <array>
+#include <string>
+
+#include "codec/range_coder.h"
+#include "common/error.h"
+
+namespace lmc {
+namespace {
+
+constexpr int kProbBits = 16;
+constexpr int32_t kProbOne = 1 << kProbBits;
+// Coded probabilities stay in [kProbMin, kProbOne - kProbMin]: a bit costs at most 11 bits and at
+// least -log2(1 - 2^-11) > 7.04e-4 bits, so N coded bytes hold at most 8 / 7.04e-4 < 11400 bits per
+// byte (plus the coder's 7-byte window).
+constexpr int32_t kProbMin = 32;
+constexpr size_t kMaxBitsPerCodedByte = 11400;
+constexpr int kFrameHistory = 3;
+constexpr int kRecentHistory = 2;
+constexpr int kHistoryBits = kFrameHistory + kRecentHistory;
+constexpr int kSlowestRate = 64;
+constexpr size_t kOverrunCheckInterval = 4096;  // bits between checks that the input has not run out
+
+constexpr std::array<int32_t, kSlowestRate - 1> make_rates() {
+  std::array<int32_t, kSlowestRate - 1> rates{};
+  for (int n = 0; n < kSlowestRate - 1; ++n) rates[n] = kProbOne / (n + 2);
+  return rates;
+}
+constexpr auto kRates = make_rates();  // rate after n observations, in 1/kProbOne
+
+class BitModel {
+ public:
+  explicit BitModel(int period)
+      : period_(static_cast<size_t>(period)),
+        prob_(period_ << kHistoryBits, kProbOne / 2),
+        seen_(period_ << kHistoryBits, 0) {}
+
+  // The context of bit i; `bits` holds at least the i bits before it.
+  size_t context(const uint8_t* bits, size_t i, size_t position) const {
+    size_t history = 0;
+    for (size_t back = 1; back <= kFrameHistory; ++back) {
+      history = (history << 1) | (i >= back * period_ ? bits[i - back * period_] : 0);
+    }
+    for (size_t back = 1; back <= kRecentHistory; ++back) {
+      history = (history << 1) | (i >= back ? bits[i - back] : 0);
+    }
+    return (position << kHistoryBits) | history;
+  }
+
+  // Probability that the bit in `ctx` is 1, in 1/kProbOne, kept codable.
+  uint32_t p1(size_t ctx) const {
+    return static_cast<uint32_t>(std::clamp<int32_t>(prob_[ctx], kProbMin, kProbOne - kProbMin));
+  }
+
+  void update(size_t ctx, uint8_t bit) {
+    int32_t target = bit ? kProbOne : 0;
+    int64_t step = (static_cast<int64_t>(target - prob_[ctx]) * kRates[seen_[ctx]]) >> kProbBits;
+    prob_[ctx] = static_cast<uint16_t>(prob_[ctx] + step);
+    if (seen_[ctx] < kRates.size() - 1) ++seen_[ctx];
+  }
+
+  size_t period() const { return period_; }
+
+ private:
+  size_t period_;
+  std::vector<uint16_t> prob_;
+  std::vector<uint8_t> seen_;
+};
+
+void check_period(int context_period) {
+  if (context_period < 1 || context_period > kMaxContextPeriod) {
+    throw Error("bit context period " + std::to_string(context_period) + " is outside 1.." +
+                std::to_string(kMaxContextPeriod));
+  }
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_bits(const std::vector<uint8_t>& bits, int context_period) {
+  check_period(context_period);
+  BitModel model(context_period);
+  RangeEncoder encoder;
+  size_t position = 0;
+  for (size_t i = 0; i < bits.size(); ++i) {
+    uint8_t bit = bits[i];
+    if (bit > 1) {
+      throw Error("bit " + std::to_string(i) + " of the stream is " + std::to_string(bit) + ", not 0 or 1");
+    }
+    size_t ctx = model.context(bits.data(), i, position);
+    uint32_t p1 = model.p1(ctx);
+    if (bit) {
+      encoder.encode(kProbOne - p1, p1, kProbBits);
+    } else {
+      encoder.encode(0, kProbOne - p1, kProbBits);
+    }
+    model.update(ctx, bit);
+    if (++position == model.period()) position = 0;
+  }
+  return encoder.finish();
+}
+
+std::vector<uint8_t> decode_bits(std::span<const uint8_t> coded, size_t n_bits, int context_period) {
+  check_period(context_period);
+  if (n_bits / kMaxBitsPerCodedByte > coded.size() + 7) {
+    throw Error("coded bit stream of " + std::to_string(coded.size()) + " bytes cannot hold " +
+                std::to_string(n_bits) + " bits");
+  }
+  BitModel model(context_period);
+  RangeDecoder decoder(coded);
+  std::vector<uint8_t> bits(n_bits);
+  size_t position = 0;
+  for (size_t i = 0; i < n_bits; ++i) {
+    size_t ctx = model.context(bits.data(), i, position);
+    uint32_t zero_freq = kProbOne - model.p1(ctx);
+    uint8_t bit = decoder.target(kProbBits) >= zero_freq;
+    if (bit) {
+      decoder.consume(zero_freq, kProbOne - zero_freq);
+    } else {
+      decoder.consume(0, zero_freq);
+    }
+    bits[i] = bit;
+    model.update(ctx, bit);
+    if (++position == model.period()) position = 0;
+    if (i % kOverrunCheckInterval == 0 && decoder.overrun()) break;
+  }
+  if (!decoder.finished_cleanly()) throw Error("coded bit stream is truncated or corrupt");
+  return bits;
+}
+
+}  // namespace lmc

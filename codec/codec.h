@@ -1,0 +1,61 @@
+// lmc's compressor: the LMCompress pipeline. Input is cut into chunks (2048 bytes by default), each
+// tokenized and coded on its own from BOS; B chunks run through the model in lockstep as a group, and
+// each token is arithmetic-coded under the model's quantised distribution. Archives stream group by
+// group (bounded memory for text and bytes), carry a checksum of the original, and record everything
+// decoding must match (model fingerprint, dtype, batch, threads, chunk size), refusing a mismatch.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "codec/container.h"
+#include "infer/llama.h"
+#include "infer/tokenizers/tokenizer.h"
+
+namespace lmc {
+
+enum class CompressMode { kAuto, kText, kBytes, kAudio };
+CompressMode parse_compress_mode(const std::string& name);  // auto|text|bytes|audio
+std::string archive_mode_name(ArchiveMode mode);
+
+// The model side of the codec: what predicts, how bytes become tokens, and the identity of both.
+struct CodecModel {
+  LlamaForCausalLM model{nullptr};
+  const Tokenizer* tokenizer = nullptr;
+  uint64_t fingerprint = 0;  // model_fingerprint(model, *tokenizer)
+};
+
+struct CompressOptions {
+  CompressMode mode = CompressMode::kAuto;
+  int64_t chunk_bytes = 2048;  // as in the papers
+  int64_t batch = 16;          // chunks coded in lockstep
+  int total_bits = 28;         // frequency total 2^28: the floor of 1 per symbol costs < 0.001 bit/token at 128k
+};
+
+struct CodecStats {
+  ArchiveMode mode = ArchiveMode::kText;
+  uint64_t bytes_in = 0;     // original bytes
+  uint64_t bytes_out = 0;    // archive bytes
+  uint64_t chunks = 0;
+  uint64_t tokens = 0;
+  double model_bits = 0;     // the model's cross-entropy of the coded tokens (encoder only)
+  double side_bits = 0;      // bits spent outside the token streams (audio: header and low bits)
+  double seconds = 0;
+};
+
+// Called after each group with the original bytes handled so far.
+using CodecProgress = std::function<void(uint64_t bytes_done)>;
+
+// `size` is the input's length when known (a regular file): it is recorded and checked on decoding.
+CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uint64_t> size, std::ostream& out,
+                    const CompressOptions& options, const CodecProgress& progress = {});
+
+// Throws lmc::Error on a corrupt or truncated archive, another model, dtype or format version, or a
+// checksum mismatch. Sets the intra-op thread count to the archive's (logits may depend on it).
+CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& out,
+                      const CodecProgress& progress = {});
+
+}  // namespace lmc

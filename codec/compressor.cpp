@@ -1,0 +1,284 @@
+// compress() and decompress(): reading input group by group, choosing the mode, the audio transform,
+// and checking on decoding that the archive belongs to this model. The coding itself is group_coder.
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <istream>
+#include <ostream>
+
+#include "codec/chunk_tokens.h"
+#include "codec/codec.h"
+#include "codec/coder.h"
+#include "codec/group_coder.h"
+#include "common/error.h"
+#include "data/audio_string.h"
+#include "data/wav.h"
+#include "infer/scoring.h"
+
+namespace lmc {
+namespace {
+
+// Side blobs of an audio archive's first group.
+enum AudioSide : size_t { kWavHead = 0, kWavTail = 1, kLowBits = 2, kAudioSideCount = 3 };
+
+ModelDtype model_dtype(const LlamaForCausalLM& model) {
+  switch (model->dtype()) {
+    case torch::kFloat: return ModelDtype::kFloat32;
+    case torch::kBFloat16: return ModelDtype::kBFloat16;
+    case torch::kHalf: return ModelDtype::kFloat16;
+    default: throw Error("the model's dtype cannot be recorded in an archive");
+  }
+}
+
+std::string model_dtype_name(ModelDtype dtype) {
+  switch (dtype) {
+    case ModelDtype::kFloat32: return "fp32";
+    case ModelDtype::kBFloat16: return "bf16";
+    case ModelDtype::kFloat16: return "fp16";
+  }
+  return "unknown";
+}
+
+// Reads up to `n` bytes; fewer only at the end of the stream.
+std::string read_up_to(std::istream& in, size_t n) {
+  std::string bytes(n, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(n));
+  if (in.bad()) throw Error("reading the input failed");
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  return bytes;
+}
+
+std::string read_rest(std::istream& in) {
+  std::string all, block;
+  while (!(block = read_up_to(in, 1 << 20)).empty()) all += block;
+  return all;
+}
+
+bool looks_like_wav(std::string_view prefix) {
+  return prefix.size() >= 12 && prefix.substr(0, 4) == "RIFF" && prefix.substr(8, 4) == "WAVE";
+}
+
+struct AudioParts {
+  std::string head, tail;
+  data::AudioString text;
+  uint32_t frame_bytes = 1;
+};
+
+std::optional<AudioParts> split_wav(std::string_view file) {
+  data::WavLayout layout;
+  try {
+    layout = data::parse_wav({reinterpret_cast<const uint8_t*>(file.data()), file.size()});
+  } catch (const Error&) {
+    return std::nullopt;  // not PCM WAV: coded as bytes instead
+  }
+  if (layout.data_size == 0) return std::nullopt;
+  AudioParts parts;
+  parts.head = std::string(file.substr(0, layout.data_offset));
+  parts.tail = std::string(file.substr(layout.data_offset + layout.data_size));
+  auto samples = file.substr(layout.data_offset, layout.data_size);
+  parts.text = data::to_audio_string({reinterpret_cast<const uint8_t*>(samples.data()), samples.size()});
+  parts.frame_bytes = std::min<uint32_t>(layout.format.bytes_per_frame(), kMaxContextPeriod);
+  return parts;
+}
+
+// Forwards to another stream's buffer and counts the bytes, so the archive size is known even on a pipe.
+class CountingBuffer : public std::streambuf {
+ public:
+  explicit CountingBuffer(std::streambuf* target) : target_(target) {}
+  uint64_t count() const { return count_; }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+    ++count_;
+    return target_->sputc(traits_type::to_char_type(c));
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    std::streamsize written = target_->sputn(s, n);
+    count_ += static_cast<uint64_t>(written);
+    return written;
+  }
+  int sync() override { return target_->pubsync(); }
+
+ private:
+  std::streambuf* target_;
+  uint64_t count_ = 0;
+};
+
+std::vector<uint8_t> as_bytes(std::string_view s) { return {s.begin(), s.end()}; }
+
+// Codes one group of chunks and appends it to the archive.
+ChunkGroup code_group(LockstepPredictor& predictor, const ChunkTokenizer& tokenizer,
+                      const std::vector<std::string_view>& chunks, int total_bits, CodecStats& stats) {
+  std::vector<std::vector<TokenId>> ids;
+  for (auto chunk : chunks) ids.push_back(tokenizer.encode(chunk));
+  auto coded = encode_group(predictor, ids, total_bits);
+  ChunkGroup group;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    group.add_chunk(chunks[i].size(), ids[i].size(), coded[i].payload);
+    stats.tokens += ids[i].size();
+    stats.model_bits += coded[i].model_bits;
+  }
+  stats.chunks += chunks.size();
+  return group;
+}
+
+}  // namespace
+
+CompressMode parse_compress_mode(const std::string& name) {
+  if (name == "auto") return CompressMode::kAuto;
+  if (name == "text") return CompressMode::kText;
+  if (name == "bytes") return CompressMode::kBytes;
+  if (name == "audio") return CompressMode::kAudio;
+  throw Error("unknown mode '" + name + "' (expected auto, text, bytes or audio)");
+}
+
+std::string archive_mode_name(ArchiveMode mode) {
+  switch (mode) {
+    case ArchiveMode::kText: return "text";
+    case ArchiveMode::kBytes: return "bytes";
+    case ArchiveMode::kAudio: return "audio";
+  }
+  return "unknown";
+}
+
+CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uint64_t> size, std::ostream& out,
+                    const CompressOptions& options, const CodecProgress& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  if (options.chunk_bytes <= 0 || options.batch <= 0) throw Error("chunk size and batch must be positive");
+  CodecStats stats;
+  ArchiveHeader header;
+  header.model_fingerprint = codec.fingerprint;
+  header.dtype = model_dtype(codec.model);
+  header.chunk_bytes = static_cast<uint64_t>(options.chunk_bytes);
+  header.batch_size = static_cast<uint64_t>(options.batch);
+  header.threads = static_cast<uint64_t>(at::get_num_threads());
+  header.total_bits = options.total_bits;
+
+  // Audio needs the whole file (the WAV layout), everything else streams from a small prefix on.
+  std::string pending = read_up_to(in, 12);
+  std::optional<AudioParts> audio;
+  ArchiveMode mode = options.mode == CompressMode::kBytes ? ArchiveMode::kBytes : ArchiveMode::kText;
+  if (options.mode == CompressMode::kAudio || (options.mode == CompressMode::kAuto && looks_like_wav(pending))) {
+    pending += read_rest(in);
+    size = pending.size();
+    audio = split_wav(pending);
+    mode = audio ? ArchiveMode::kAudio
+                 : (options.mode == CompressMode::kAudio ? ArchiveMode::kBytes : ArchiveMode::kText);
+  }
+  header.mode = mode;
+  header.original_size = size;
+  stats.mode = mode;
+
+  LockstepPredictor predictor(codec.model, start_token(codec.model->config(), *codec.tokenizer));
+  ChunkTokenizer tokenizer(*codec.tokenizer, mode);
+  CountingBuffer counter(out.rdbuf());
+  std::ostream counted(&counter);
+  ArchiveWriter writer(counted, header);
+  ContentChecksum checksum;
+  const size_t group_bytes = static_cast<size_t>(options.chunk_bytes * options.batch);
+
+  if (audio) {
+    checksum.update(pending);
+    std::string_view text = audio->text.ascii;
+    for (size_t begin = 0; begin < text.size(); begin += group_bytes) {
+      auto chunks = split_chunks(text.substr(begin, group_bytes), options.chunk_bytes);
+      ChunkGroup group = code_group(predictor, tokenizer, chunks, options.total_bits, stats);
+      if (begin == 0) {
+        std::vector<uint8_t> low_bits{static_cast<uint8_t>(audio->frame_bytes)};
+        auto coded = encode_bits(audio->text.lsb_bits, static_cast<int>(audio->frame_bytes));
+        low_bits.insert(low_bits.end(), coded.begin(), coded.end());
+        group.side = {as_bytes(audio->head), as_bytes(audio->tail), std::move(low_bits)};
+        for (const auto& blob : group.side) stats.side_bits += 8.0 * blob.size();
+      }
+      writer.write_group(group);
+      if (progress) progress(begin + std::min(group_bytes, text.size() - begin));
+    }
+    stats.bytes_in = pending.size();
+  } else {
+    size_t offset = 0;  // into pending: what is already coded
+    for (;;) {
+      if (pending.size() - offset < group_bytes) {
+        pending.erase(0, offset);
+        offset = 0;
+        pending += read_up_to(in, group_bytes - pending.size());
+      }
+      if (pending.size() == offset) break;
+      std::string_view block = std::string_view(pending).substr(offset, group_bytes);
+      checksum.update(block);
+      writer.write_group(code_group(predictor, tokenizer, split_chunks(block, options.chunk_bytes),
+                                    options.total_bits, stats));
+      stats.bytes_in += block.size();
+      offset += block.size();
+      if (progress) progress(stats.bytes_in);
+    }
+  }
+  writer.finish(checksum.digest());
+  counted.flush();
+  if (!counted || !out) throw Error("writing the archive failed");
+  stats.bytes_out = counter.count();
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return stats;
+}
+
+CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& out, const CodecProgress& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  ArchiveReader reader(in);
+  const ArchiveHeader& header = reader.header();
+  if (header.model_fingerprint != codec.fingerprint) {
+    throw Error("the archive was made with another model, adapter or tokenizer (fingerprint " +
+                std::to_string(header.model_fingerprint) + ", this model " + std::to_string(codec.fingerprint) + ")");
+  }
+  if (header.dtype != model_dtype(codec.model)) {
+    throw Error("the archive was made with the model in " + model_dtype_name(header.dtype) + ", it is loaded in " +
+                model_dtype_name(model_dtype(codec.model)) + " (use --dtype " + model_dtype_name(header.dtype) + ")");
+  }
+  at::set_num_threads(static_cast<int>(header.threads));
+  CodecStats stats;
+  stats.mode = header.mode;
+  LockstepPredictor predictor(codec.model, start_token(codec.model->config(), *codec.tokenizer));
+  ChunkTokenizer tokenizer(*codec.tokenizer, header.mode);
+  ContentChecksum checksum;
+  std::string audio_text;
+  std::vector<std::vector<uint8_t>> audio_side;
+  ChunkGroup group;
+  bool first_group = true;
+  while (reader.next_group(group)) {
+    std::vector<int64_t> counts;
+    for (const auto& c : group.chunks) counts.push_back(static_cast<int64_t>(c.tokens));
+    auto ids = decode_group(predictor, group.coded_chunks(), counts, header.total_bits);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      std::string bytes = tokenizer.decode(ids[i], group.chunks[i].original_bytes);
+      stats.tokens += ids[i].size();
+      if (header.mode == ArchiveMode::kAudio) {
+        audio_text += bytes;
+      } else {
+        checksum.update(bytes);
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        stats.bytes_in += bytes.size();
+      }
+    }
+    stats.chunks += group.chunks.size();
+    if (first_group) audio_side = group.side;
+    first_group = false;
+    if (progress) progress(stats.bytes_in + audio_text.size());
+  }
+  if (header.mode == ArchiveMode::kAudio) {
+    if (audio_side.size() != kAudioSideCount || audio_side[kLowBits].empty()) throw Error("audio archive without its WAV header and low bits");
+    const auto& low = audio_side[kLowBits];
+    auto bits = decode_bits({low.data() + 1, low.size() - 1}, audio_text.size(), low[0]);
+    auto samples = data::from_audio_string(audio_text, bits);
+    for (const auto& part : {audio_side[kWavHead], samples, audio_side[kWavTail]}) {
+      std::string_view view(reinterpret_cast<const char*>(part.data()), part.size());
+      checksum.update(view);
+      out.write(view.data(), static_cast<std::streamsize>(view.size()));
+      stats.bytes_in += part.size();
+    }
+  }
+  if (!out) throw Error("writing the output failed");
+  if (checksum.digest() != reader.checksum()) throw Error("checksum mismatch: the archive is corrupt");
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return stats;
+}
+
+}  // namespace lmc

@@ -1,0 +1,144 @@
+// The .lmc archive container: header, groups of chunks with their tables and coded payloads, an end
+// marker with the checksum of the original bytes. Serialises and parses, validating every field; it
+// does not code anything itself, and it stores the model fingerprint and checksum it is given.
+//
+// Byte layout (varint = unsigned LEB128, at most 10 bytes, no overlong forms; u64 = 8 bytes LE):
+//
+//   archive := header group* end
+//   header  := "LMC" u8 format_version (kArchiveFormatVersion)
+//              u8 mode (ArchiveMode)   u8 flags (bit 0: original_size follows; others must be 0)
+//              [varint original_size]   u64 model_fingerprint   u8 dtype (ModelDtype)
+//              varint chunk_bytes   varint batch_size   varint threads   u8 total_bits
+//   group   := varint n_chunks (1..batch_size)
+//              n_chunks x (varint original_bytes  varint tokens  varint coded_bytes)
+//              varint n_side (0..kMaxSideBlobs)   n_side x varint side_length
+//              the chunks' coded bytes, concatenated in table order
+//              the side blobs, concatenated in order
+//   end     := varint 0   u64 checksum (XXH64, seed 0, of all original bytes)
+//
+// A group is the chunks a batch codes in lockstep; its table comes before its payload, so a reader
+// knows every chunk's offset (prefix sums of coded_bytes) before reading it and can decode the chunks
+// in parallel, and a writer can stream: it emits the header, then one group at a time, then the end,
+// and never holds more than one group. Side blobs carry mode-specific data (audio: the WAV header and
+// the coded least-significant bits) with the group they belong to.
+//
+// Limits the parser enforces (so corrupt input can't make a reader allocate or loop without bound):
+// 1 <= chunk_bytes <= 2^30, 1 <= batch_size <= 65536, 1 <= threads <= 4096, total_bits in
+// [kMinTotalBits, kMaxTotalBits]; per chunk 1 <= original_bytes <= chunk_bytes,
+// 1 <= tokens <= original_bytes (every token covers at least one byte) and
+// coded_bytes <= tokens * (total_bits + 1) / 8 + 16 (every symbol has frequency >= 1 out of
+// 2^total_bits); the chunk lengths add up to original_size when the header has it.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+struct XXH64_state_s;
+
+namespace lmc {
+
+inline constexpr uint8_t kArchiveFormatVersion = 1;
+inline constexpr size_t kMaxSideBlobs = 16;
+
+enum class ArchiveMode : uint8_t { kText = 0, kBytes = 1, kAudio = 2 };
+// The dtype the model ran in: logits, hence frequencies, depend on it.
+enum class ModelDtype : uint8_t { kFloat32 = 0, kBFloat16 = 1, kFloat16 = 2 };
+
+struct ArchiveHeader {
+  ArchiveMode mode = ArchiveMode::kText;
+  std::optional<uint64_t> original_size;  // unset when the writer streams input of unknown length
+  uint64_t model_fingerprint = 0;         // config + weights + adapter + tokenizer
+  ModelDtype dtype = ModelDtype::kFloat32;
+  uint64_t chunk_bytes = 0;
+  uint64_t batch_size = 1;  // chunks coded in lockstep (logits depend on the batch)
+  uint64_t threads = 1;     // threads the model ran with (logits may depend on them)
+  int total_bits = 0;       // frequency total 2^total_bits
+};
+
+struct ChunkEntry {
+  uint64_t original_bytes = 0;
+  uint64_t tokens = 0;
+  uint64_t coded_bytes = 0;
+};
+
+struct ChunkGroup {
+  std::vector<ChunkEntry> chunks;
+  std::vector<uint8_t> payload;              // every chunk's coded bytes, in table order
+  std::vector<std::vector<uint8_t>> side;    // mode-specific blobs
+
+  // Appends a chunk's entry and its coded bytes.
+  void add_chunk(uint64_t original_bytes, uint64_t tokens, std::span<const uint8_t> coded);
+  // Each chunk's coded bytes, sliced from payload at offsets derived from the table.
+  std::vector<std::span<const uint8_t>> coded_chunks() const;
+};
+
+// Writes an archive to a stream one group at a time. Throws lmc::Error on an invalid header or group
+// (same rules as the parser) or a failing stream.
+class ArchiveWriter {
+ public:
+  ArchiveWriter(std::ostream& out, const ArchiveHeader& header);
+  void write_group(const ChunkGroup& group);
+  // Writes the end marker; the chunk lengths must add up to the header's original_size, if set.
+  void finish(uint64_t checksum);
+
+ private:
+  void put(std::span<const uint8_t> bytes);
+
+  std::ostream& out_;
+  ArchiveHeader header_;
+  uint64_t groups_ = 0;
+  uint64_t original_bytes_ = 0;
+  bool finished_ = false;
+};
+
+// Reads an archive from a stream one group at a time, validating as it goes; throws lmc::Error with
+// what is wrong and where ("archive truncated in the chunk table of group 2").
+class ArchiveReader {
+ public:
+  explicit ArchiveReader(std::istream& in);  // reads and checks the header
+  const ArchiveHeader& header() const { return header_; }
+  // Reads the next group into `group` and returns true, or reads the end marker and returns false.
+  bool next_group(ChunkGroup& group);
+  // After next_group() returned false: the stored checksum and the total of the chunk lengths.
+  uint64_t checksum() const { return checksum_; }
+  uint64_t original_size() const { return original_bytes_; }
+
+ private:
+  std::istream& in_;
+  ArchiveHeader header_;
+  uint64_t groups_ = 0;
+  uint64_t original_bytes_ = 0;
+  uint64_t checksum_ = 0;
+  bool ended_ = false;
+};
+
+// A whole archive in memory, for small inputs and tests.
+struct Archive {
+  ArchiveHeader header;
+  std::vector<ChunkGroup> groups;
+  uint64_t checksum = 0;
+};
+std::vector<uint8_t> serialize_archive(const Archive& archive);
+Archive parse_archive(std::span<const uint8_t> bytes);
+
+// XXH64 (seed 0) of the original bytes, whole or streamed.
+uint64_t content_checksum(std::string_view bytes);
+class ContentChecksum {
+ public:
+  ContentChecksum();
+  void update(std::string_view bytes);
+  uint64_t digest() const;
+
+ private:
+  struct StateDeleter {
+    void operator()(XXH64_state_s* state) const;
+  };
+  std::unique_ptr<XXH64_state_s, StateDeleter> state_;
+};
+
+}  // namespace lmc

@@ -1,0 +1,96 @@
+#include "codec/group_coder.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "codec/coder.h"
+#include "common/error.h"
+
+namespace lmc {
+namespace {
+
+// -log2 softmax(logits)[token], in double with a fixed summation order (reporting only, not coding).
+double model_bits(const float* logits, int64_t vocab, TokenId token) {
+  float max_logit = logits[0];
+  for (int64_t i = 1; i < vocab; ++i) max_logit = std::max(max_logit, logits[i]);
+  double sum = 0;
+  for (int64_t i = 0; i < vocab; ++i) sum += std::exp(double(logits[i]) - max_logit);
+  return (std::log(sum) - (double(logits[token]) - max_logit)) / std::log(2.0);
+}
+
+int64_t longest(const std::vector<int64_t>& counts) {
+  return counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end());
+}
+
+}  // namespace
+
+std::vector<EncodedChunk> encode_group(LockstepPredictor& predictor, const std::vector<std::vector<TokenId>>& chunks,
+                                       int total_bits) {
+  const int64_t streams = static_cast<int64_t>(chunks.size());
+  const int64_t vocab = predictor.vocab_size();
+  std::vector<int64_t> counts;
+  for (const auto& c : chunks) counts.push_back(static_cast<int64_t>(c.size()));
+  const int64_t steps = longest(counts);
+  std::vector<EncodedChunk> out(streams);
+  if (steps == 0) return out;
+  std::vector<RangeEncoder> encoders(streams);
+  std::vector<FrequencyTable> tables(streams);
+  std::vector<TokenId> previous(streams, -1);
+  predictor.start(streams, steps);
+  for (int64_t t = 0; t < steps; ++t) {
+    for (int64_t b = 0; b < streams; ++b) previous[b] = (t > 0 && t < counts[b]) ? chunks[b][t - 1] : -1;
+    const float* logits = predictor.step(previous);  // [B, V]
+    // Streams are independent, so quantising them on several threads keeps every integer identical.
+    at::parallel_for(0, streams, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        if (t >= counts[b]) continue;
+        const float* row = logits + b * vocab;
+        const TokenId token = chunks[b][t];
+        if (token < 0 || token >= vocab) throw Error("token id " + std::to_string(token) + " is outside the model's vocabulary");
+        tables[b].assign_logits({row, static_cast<size_t>(vocab)}, total_bits);
+        encode_symbol(encoders[b], tables[b], token);
+        out[b].model_bits += model_bits(row, vocab, token);
+      }
+    });
+  }
+  for (int64_t b = 0; b < streams; ++b) out[b].payload = encoders[b].finish();
+  return out;
+}
+
+std::vector<std::vector<TokenId>> decode_group(LockstepPredictor& predictor,
+                                               const std::vector<std::span<const uint8_t>>& payloads,
+                                               const std::vector<int64_t>& token_counts, int total_bits) {
+  const int64_t streams = static_cast<int64_t>(payloads.size());
+  if (static_cast<int64_t>(token_counts.size()) != streams) throw Error("one token count per chunk is needed");
+  const int64_t vocab = predictor.vocab_size();
+  const int64_t steps = longest(token_counts);
+  std::vector<std::vector<TokenId>> tokens(streams);
+  if (steps == 0) return tokens;
+  std::vector<RangeDecoder> decoders;
+  for (const auto& p : payloads) decoders.emplace_back(p);
+  std::vector<FrequencyTable> tables(streams);
+  std::vector<TokenId> previous(streams, -1);
+  predictor.start(streams, steps);
+  for (int64_t t = 0; t < steps; ++t) {
+    for (int64_t b = 0; b < streams; ++b) previous[b] = (t > 0 && t < token_counts[b]) ? tokens[b][t - 1] : -1;
+    const float* logits = predictor.step(previous);
+    at::parallel_for(0, streams, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        if (t >= token_counts[b]) continue;
+        tables[b].assign_logits({logits + b * vocab, static_cast<size_t>(vocab)}, total_bits);
+        tokens[b].push_back(decode_symbol(decoders[b], tables[b]));
+      }
+    });
+  }
+  for (int64_t b = 0; b < streams; ++b) {
+    if (!decoders[b].finished_cleanly()) {
+      throw Error("chunk " + std::to_string(b) + " of the group did not decode cleanly: the archive is corrupt or was "
+                  "made with another model");
+    }
+  }
+  return tokens;
+}
+
+}  // namespace lmc

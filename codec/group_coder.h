@@ -1,0 +1,28 @@
+// Codes one group: B chunks' token sequences, run through the model in lockstep (LockstepPredictor),
+// each chunk into its own range-coder stream so chunks decode independently. Step t feeds each stream
+// its token t-1 (BOS at t = 0) and codes token t under the quantised softmax of the logits.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "codec/lockstep.h"
+
+namespace lmc {
+
+struct EncodedChunk {
+  std::vector<uint8_t> payload;
+  double model_bits = 0;  // -sum log2 softmax(logits)[token] in double: the model's ideal code length
+};
+
+std::vector<EncodedChunk> encode_group(LockstepPredictor& predictor, const std::vector<std::vector<TokenId>>& chunks,
+                                       int total_bits);
+
+// Inverse of encode_group given each chunk's payload and token count. Throws lmc::Error when a
+// stream does not decode consistently (corrupt or truncated payload, or a different model).
+std::vector<std::vector<TokenId>> decode_group(LockstepPredictor& predictor,
+                                               const std::vector<std::span<const uint8_t>>& payloads,
+                                               const std::vector<int64_t>& token_counts, int total_bits);
+
+}  // namespace lmc

@@ -1,0 +1,263 @@
+// `lmc compress` / `lmc decompress` end to end with a real (tiny, random) model: bit-exact round trips
+// of the edge cases and real files, the coded size against the model's cross-entropy, the gzip-like file
+// handling, and every way an archive can be wrong, each a one-line error that leaves no output behind.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+
+namespace lmc {
+namespace {
+namespace fs = std::filesystem;
+using namespace std::string_literals;
+using nlohmann::json;
+using testing::golden_dir;
+using testing::read_file;
+using testing::run_lmc;
+using testing::write_file;
+
+std::string model_flag() { return " --model " + (golden_dir("cli_models") / "bytes_model").string() + " "; }
+
+std::string random_bytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng() & 0xff);
+  return s;
+}
+
+// Compresses `bytes` and decompresses the archive; returns compress's JSON statistics.
+json round_trip(const std::string& bytes, const std::string& extra = "") {
+  testing::TempDir tmp;
+  write_file(tmp / "in", bytes);
+  // One thread unless asked: the model is tiny, and threads only add synchronisation to its small ops.
+  const std::string threads = extra.find("--threads") == std::string::npos ? " --threads 1 " : " ";
+  auto c = run_lmc("compress -k --json" + model_flag() + threads + extra + " -o " + (tmp / "in.lmc").string() + " " +
+                   (tmp / "in").string());
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  if (c.exit_code != 0) return {};
+  auto d = run_lmc("decompress -k" + model_flag() + " -o " + (tmp / "out").string() + " " + (tmp / "in.lmc").string());
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_TRUE(read_file(tmp / "out") == bytes) << "round trip differs for " << bytes.size() << " bytes";
+  json stats = json::parse(c.out);
+  EXPECT_EQ(stats["bytes_out"], fs::file_size(tmp / "in.lmc"));
+  EXPECT_EQ(stats["bytes_in"], bytes.size());
+  return stats;
+}
+
+TEST(CliCodec, EdgeCasesRoundTripBitExact) {
+  std::string all_bytes;
+  for (int b = 0; b < 256; ++b) all_bytes.push_back(static_cast<char>(b));
+  const std::string invalid_utf8 = "ok \xff\xfe \xc3\x28 \xe2\x82 \xf0\x9f\x98 \xed\xa0\x80 end\r\r\n\0\0"s;
+  for (const auto& [name, bytes] : std::vector<std::pair<std::string, std::string>>{
+           {"empty", ""},
+           {"one byte", "x"},
+           {"exactly one chunk", std::string(2048, 'a')},
+           {"one chunk + 1", random_bytes(2049, 1)},
+           {"all byte values", all_bytes},
+           {"invalid utf-8", invalid_utf8}}) {
+    SCOPED_TRACE(name);
+    round_trip(bytes);
+  }
+}
+
+TEST(CliCodec, OneAndTwoThreadsAndBatchesRoundTrip) {
+  const std::string text = random_bytes(5000, 2) + std::string(3000, ' ');
+  for (const char* flags : {"--threads 1", "--threads 2", "--threads 2 --batch 1 --chunk-bytes 700", "--mode bytes"}) {
+    SCOPED_TRACE(flags);
+    round_trip(text, flags);
+  }
+}
+
+TEST(CliCodec, CodedSizeIsCrossEntropyPlusSmallOverhead) {
+  std::string text;
+  for (int i = 0; i < 400; ++i) text += "line " + std::to_string(i * 7919 % 1000) + ": the cat sat on the mat.\n";
+  json s = round_trip(text);
+  const double model_bits = s["model_bits_per_byte"].get<double>() * text.size();
+  const double coded_bits = 8.0 * s["bytes_out"].get<double>();
+  const double chunks = s["chunks"].get<double>();
+  // Header ~25 bytes, ~4 table bytes per chunk, and at most ~2 bytes of coder flush per chunk.
+  const double allowed = model_bits * 1.001 + 8.0 * (32 + 6 * chunks);
+  EXPECT_LE(coded_bits, allowed) << "model " << model_bits << " bits, coded " << coded_bits;
+  EXPECT_GT(coded_bits, model_bits * 0.99) << "coding below the model's cross-entropy is impossible";
+}
+
+TEST(CliCodec, GzipLikeFileHandling) {
+  testing::TempDir tmp;
+  const std::string bytes = "hello, world\n";
+  write_file(tmp / "a.txt", bytes);
+  auto c = run_lmc("compress" + model_flag() + (tmp / "a.txt").string());
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_FALSE(fs::exists(tmp / "a.txt")) << "input removed without -k, like gzip";
+  ASSERT_TRUE(fs::exists(tmp / "a.txt.lmc"));
+  auto d = run_lmc("decompress -k" + model_flag() + (tmp / "a.txt.lmc").string());
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(read_file(tmp / "a.txt"), bytes);
+  EXPECT_TRUE(fs::exists(tmp / "a.txt.lmc"));
+
+  // Never overwrite without -f; the existing file stays as it was.
+  write_file(tmp / "b.txt", "other");
+  write_file(tmp / "b.txt.lmc", "precious");
+  auto refused = run_lmc("compress -k" + model_flag() + (tmp / "b.txt").string());
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("already exists (use -f"), std::string::npos) << refused.err;
+  EXPECT_EQ(read_file(tmp / "b.txt.lmc"), "precious");
+  EXPECT_EQ(run_lmc("compress -k -f" + model_flag() + (tmp / "b.txt").string()).exit_code, 0);
+  EXPECT_NE(read_file(tmp / "b.txt.lmc"), "precious");
+
+  // stdin to stdout and back.
+  const std::string lmc = testing::setting("LMC_BIN");
+  auto piped = testing::run_command("printf 'piped bytes' | " + lmc + " compress" + model_flag() + "- | " + lmc +
+                                    " decompress" + model_flag() + "-");
+  EXPECT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.out, "piped bytes");
+
+  auto no_suffix = run_lmc("decompress" + model_flag() + (tmp / "b.txt").string());
+  EXPECT_NE(no_suffix.err.find("does not end in .lmc"), std::string::npos) << no_suffix.err;
+}
+
+class BadArchive : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    write_file(tmp_ / "in", random_bytes(3000, 3));
+    auto c = run_lmc("compress -k --threads 1" + model_flag() + (tmp_ / "in").string());
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    archive_ = read_file(tmp_ / "in.lmc");
+  }
+  // Decompresses `archive` and expects a one-line error containing `needle` and no output file.
+  void expect_refused(const std::string& archive, const std::string& needle, const std::string& model = "") {
+    write_file(tmp_ / "bad.lmc", archive);
+    auto r = run_lmc("decompress" + (model.empty() ? model_flag() : " --model " + model + " ") +
+                     (tmp_ / "bad.lmc").string());
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_EQ(r.err.rfind("lmc decompress: error: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(fs::exists(tmp_ / "bad")) << "no output may be left behind";
+    for (const auto& entry : fs::directory_iterator(tmp_.path())) {
+      EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << "temp file left behind";
+    }
+  }
+  testing::TempDir tmp_;
+  std::string archive_;
+};
+
+TEST_F(BadArchive, NotAnArchive) { expect_refused("hello world, not an archive", "not an lmc archive"); }
+
+TEST_F(BadArchive, Truncated) {
+  for (size_t keep : {size_t{2}, size_t{10}, archive_.size() / 2, archive_.size() - 1}) {
+    SCOPED_TRACE(keep);
+    expect_refused(archive_.substr(0, keep), "truncated");
+  }
+}
+
+TEST_F(BadArchive, NewerFormatVersion) {
+  std::string newer = archive_;
+  newer[3] = static_cast<char>(newer[3] + 1);
+  expect_refused(newer, "newer than this lmc");
+}
+
+TEST_F(BadArchive, WrongModel) {
+  // The same weights under a different config are a different model: the fingerprint covers both.
+  fs::copy(golden_dir("cli_models") / "bytes_model", tmp_ / "other_model", fs::copy_options::recursive);
+  json config = json::parse(read_file(tmp_ / "other_model" / "config.json"));
+  config["rms_norm_eps"] = 1e-5;
+  write_file(tmp_ / "other_model" / "config.json", config.dump());
+  expect_refused(archive_, "another model", (tmp_ / "other_model").string());
+}
+
+TEST_F(BadArchive, CorruptPayloadIsDetected) {
+  std::string corrupt = archive_;
+  corrupt[corrupt.size() / 2] ^= 0x5a;
+  expect_refused(corrupt, "corrupt");
+}
+
+TEST_F(BadArchive, RandomMutationsNeverCrash) {
+  std::mt19937 rng(4);
+  for (int i = 0; i < 40; ++i) {
+    std::string mutated = archive_;
+    for (int k = 0; k < 1 + int(rng() % 4); ++k) mutated[rng() % mutated.size()] = static_cast<char>(rng());
+    write_file(tmp_ / "m.lmc", mutated);
+    auto r = run_lmc("decompress -o " + (tmp_ / "m.out").string() + model_flag() + (tmp_ / "m.lmc").string());
+    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << "crashed with " << r.exit_code << ": " << r.err;
+    if (r.exit_code == 0) EXPECT_EQ(read_file(tmp_ / "m.out"), read_file(tmp_ / "in")) << "a mutation decoded to other bytes";
+    fs::remove(tmp_ / "m.out");
+  }
+}
+
+}  // namespace
+}  // namespace lmc
+
+namespace lmc {
+namespace {
+
+// Writes a WAV with Python's `wave` module (an independent writer): a sine with noise.
+void write_wav(const fs::path& path, int bits, int channels, int frames) {
+  const std::string script =
+      "import math, random, struct, sys, wave\n"
+      "bits, ch, n = " + std::to_string(bits) + ", " + std::to_string(channels) + ", " + std::to_string(frames) + "\n"
+      "random.seed(bits * 10 + ch)\n"
+      "w = wave.open(sys.argv[1], 'wb'); w.setnchannels(ch); w.setsampwidth(bits // 8); w.setframerate(16000)\n"
+      "peak = (1 << (bits - 1)) - 1\n"
+      "out = bytearray()\n"
+      "for i in range(n):\n"
+      "    for c in range(ch):\n"
+      "        v = int(peak * 0.5 * math.sin(i * 0.05 * (c + 1))) + random.randint(-50, 50)\n"
+      "        if bits == 8: out += bytes([(v >> 0) + 128 & 255])\n"
+      "        else: out += (v & ((1 << bits) - 1)).to_bytes(bits // 8, 'little')\n"
+      "w.writeframes(bytes(out)); w.close()\n";
+  write_file(path.string() + ".py", script);
+  auto r = testing::run_command(testing::setting("LMC_PYTHON") + " " + path.string() + ".py " + path.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(CliCodecAudio, PcmWavRoundTripsInAudioMode) {
+  testing::TempDir tmp;
+  for (int bits : {8, 16, 24}) {
+    for (int channels : {1, 2}) {
+      SCOPED_TRACE(std::to_string(bits) + "-bit, " + std::to_string(channels) + " channel(s)");
+      fs::path wav = tmp / ("s" + std::to_string(bits) + "_" + std::to_string(channels) + ".wav");
+      write_wav(wav, bits, channels, 1500);
+      json stats = round_trip(read_file(wav));
+      EXPECT_EQ(stats["mode"], "audio");
+    }
+  }
+}
+
+TEST(CliCodecAudio, NonPcmWavFallsBackToBytes) {
+  // A well-formed IEEE-float WAV (format tag 3): not integer PCM, so audio mode must not claim it.
+  std::string fmt = "fmt "s + std::string("\x10\0\0\0\x03\0\x01\0\x80\x3e\0\0\0\xfa\0\0\x04\0\x20\0", 20);
+  std::string data = "data"s + std::string("\x10\0\0\0", 4) + std::string(16, '\x3f');
+  std::string riff_size(4, '\0');
+  const uint32_t size = static_cast<uint32_t>(4 + fmt.size() + data.size());
+  for (int i = 0; i < 4; ++i) riff_size[i] = static_cast<char>((size >> (8 * i)) & 0xff);
+  const std::string wav = "RIFF" + riff_size + "WAVE" + fmt + data;
+  EXPECT_EQ(round_trip(wav, "--mode audio")["mode"], "bytes");
+  EXPECT_EQ(round_trip(wav)["mode"], "text");
+}
+
+TEST(CliCodecShared, RealFilesOfEveryKindRoundTrip) {
+  auto shared = testing::shared_data();
+  if (!shared) GTEST_SKIP() << "../shared/data is absent: real-file round trips skipped";
+  const std::vector<fs::path> texts = {
+      *shared / "text/general/Austen/Emma.txt", *shared / "text/legal/uk_judgments/2020-ewca-1-civ.xml",
+      *shared / "text/legal/us_laws/113publ44-uslm.xml", *shared / "text/medical/9_CDC_QA.tar",
+      *shared / "text/medical/pubmedqa/ori_pqal.json"};
+  for (const auto& path : texts) {
+    SCOPED_TRACE(path.string());
+    round_trip(read_file(path).substr(0, 20000));
+  }
+  // LibriSpeech FLAC decoded by the reference `flac` tool into a WAV (first half second).
+  testing::TempDir tmp;
+  auto decoded = testing::run_command("flac -s -d --until=0:00.5 -o " + (tmp / "a.wav").string() + " " +
+                                      (*shared / "audio/librispeech_test/1688-142285-0000.flac").string());
+  ASSERT_EQ(decoded.exit_code, 0) << decoded.err;
+  EXPECT_EQ(round_trip(read_file(tmp / "a.wav"))["mode"], "audio");
+}
+
+}  // namespace
+}  // namespace lmc

@@ -1,0 +1,149 @@
+// The adaptive bit coder: exact round trips, compression of the bits audio-as-string drops (synthetic
+// 16-bit stereo PCM, and real LibriSpeech speech decoded by the flac tool when shared data is present),
+// the ~1% bound on random bits, and rejection of bad arguments and damaged streams.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <numbers>
+#include <random>
+
+#include "codec/adaptive_bits.h"
+#include "common/error.h"
+#include "test_util.h"
+
+namespace lmc {
+namespace {
+
+std::vector<uint8_t> random_bits(size_t n, std::mt19937_64& rng) {
+  std::vector<uint8_t> bits(n);
+  for (uint8_t& b : bits) b = rng() & 1;
+  return bits;
+}
+
+// The least-significant bit of every byte of 16-bit little-endian PCM: what audio-as-string's one-bit
+// shift leaves over, one bit per byte, frames of 2 bytes per channel.
+std::vector<uint8_t> pcm_low_bits(const std::vector<int16_t>& samples) {
+  std::vector<uint8_t> bits;
+  for (int16_t s : samples) {
+    auto u = static_cast<uint16_t>(s);
+    bits.push_back(u & 1);          // low byte: bit 0 of the sample, noise
+    bits.push_back((u >> 8) & 1);   // high byte: bit 8, follows the waveform
+  }
+  return bits;
+}
+
+// Codes `bits`, checks the round trip and returns (and prints) the cost in bits per bit.
+double round_trip_rate(const std::vector<uint8_t>& bits, int period, const char* what) {
+  std::vector<uint8_t> coded = encode_bits(bits, period);
+  EXPECT_EQ(decode_bits(coded, bits.size(), period), bits) << what;
+  double rate = 8.0 * coded.size() / bits.size();
+  std::printf("%s: %.4f bits per bit\n", what, rate);
+  return rate;
+}
+
+TEST(AdaptiveBits, RoundTripsAnyPeriodAndLength) {
+  std::mt19937_64 rng(1);
+  for (int period : {1, 2, 3, 4, 6, 64}) {
+    for (size_t n : {0, 1, 7, 64, 1000, 20000}) {
+      std::vector<uint8_t> bits = random_bits(n, rng);
+      for (size_t i = 0; i < n; i += 3) bits[i] = 1;  // some structure too
+      std::vector<uint8_t> coded = encode_bits(bits, period);
+      EXPECT_EQ(decode_bits(coded, n, period), bits) << "period " << period << " n " << n;
+    }
+  }
+}
+
+TEST(AdaptiveBits, ConstantStreamsShrinkToAlmostNothing) {
+  for (uint8_t value : {0, 1}) {
+    std::vector<uint8_t> bits(1 << 20, value);
+    std::vector<uint8_t> coded = encode_bits(bits, 2);
+    // At the rate limit a certain bit costs -log2(1 - 2^-11) ~ 7e-4 bits: about 92 bytes per Mbit.
+    EXPECT_LT(coded.size(), 200u);
+    EXPECT_EQ(decode_bits(coded, bits.size(), 2), bits);
+  }
+}
+
+TEST(AdaptiveBits, RandomBitsExpandByAtMostOnePercent) {
+  std::mt19937_64 rng(2);
+  for (int period : {1, 2, 4}) {
+    std::vector<uint8_t> bits = random_bits(1 << 20, rng);
+    double rate = round_trip_rate(bits, period, ("random bits, period " + std::to_string(period)).c_str());
+    EXPECT_LE(rate * bits.size() / 8, bits.size() / 8.0 * 1.01 + 8) << "period " << period;
+  }
+}
+
+TEST(AdaptiveBits, SyntheticStereoPcmLowBitsCompress) {
+  // 16 kHz stereo: a 110 Hz and a 170 Hz tone with a little noise. Bit 8 of a sample flips only when the
+  // waveform crosses a multiple of 256, so the high bytes' LSBs are predictable from earlier frames.
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> noise(0.0, 20.0);
+  std::vector<int16_t> samples;
+  auto tone = [&](double amplitude, double hz, int t) {
+    return static_cast<int16_t>(std::lround(amplitude * std::sin(2 * std::numbers::pi * hz * t / 16000.0) + noise(rng)));
+  };
+  for (int t = 0; t < 200000; ++t) {
+    samples.push_back(tone(3000, 110, t));
+    samples.push_back(tone(2000, 170, t));
+  }
+  // Half the bits are noise (1 bit each), so this needs the high bytes' bits under 0.8 bits each.
+  EXPECT_LT(round_trip_rate(pcm_low_bits(samples), 4, "synthetic stereo PCM low bits"), 0.9);
+}
+
+TEST(AdaptiveBits, RealSpeechLowBitsCompress) {
+  auto data = testing::shared_data();
+  if (!data) GTEST_SKIP() << "no shared data (LMC_SHARED_DATA): skipping the LibriSpeech check";
+  auto flac = *data / "audio/librispeech_test/1688-142285-0000.flac";
+  testing::TempDir dir;
+  auto result = testing::run_command("flac -d -s --force-raw-format --endian=little --sign=signed -o " +
+                                     (dir / "speech.raw").string() + " " + flac.string());
+  if (result.exit_code != 0) GTEST_SKIP() << "the flac tool could not decode " << flac << ": " << result.err;
+  std::string raw = testing::read_file(dir / "speech.raw");
+  ASSERT_GT(raw.size(), 100000u);
+  std::vector<int16_t> samples(raw.size() / 2);
+  std::memcpy(samples.data(), raw.data(), samples.size() * 2);
+  EXPECT_LT(round_trip_rate(pcm_low_bits(samples), 2, "LibriSpeech 16-bit mono low bits"), 1.0);
+}
+
+TEST(AdaptiveBits, RejectsBadArguments) {
+  EXPECT_THROW(encode_bits({0, 1, 2}, 2), Error);
+  EXPECT_THROW(encode_bits({0, 1}, 0), Error);
+  EXPECT_THROW(encode_bits({0, 1}, kMaxContextPeriod + 1), Error);
+  EXPECT_THROW(decode_bits({}, 0, -1), Error);
+  try {
+    decode_bits(std::vector<uint8_t>(3, 0), 1000000000, 2);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "coded bit stream of 3 bytes cannot hold 1000000000 bits");
+  }
+}
+
+TEST(AdaptiveBits, DamagedStreamsAreRejected) {
+  std::mt19937_64 rng(4);
+  std::vector<uint8_t> bits = random_bits(4000, rng);
+  std::vector<uint8_t> coded = encode_bits(bits, 2);
+  for (size_t keep : {size_t{0}, size_t{1}, coded.size() / 2, coded.size() - 1}) {
+    std::vector<uint8_t> cut(coded.begin(), coded.begin() + static_cast<std::ptrdiff_t>(keep));
+    try {
+      decode_bits(cut, bits.size(), 2);
+      FAIL() << "truncated to " << keep;
+    } catch (const Error& e) {
+      EXPECT_STREQ(e.what(), "coded bit stream is truncated or corrupt");
+    }
+  }
+  // Asking for more bits than were coded reads past the end.
+  EXPECT_THROW(decode_bits(coded, bits.size() + 64, 2), Error);
+  // Random bytes: an error or some bits, never a crash.
+  for (int trial = 0; trial < 100; ++trial) {
+    std::vector<uint8_t> garbage = random_bits(rng() % 64, rng);
+    for (uint8_t& b : garbage) b = static_cast<uint8_t>(rng());
+    try {
+      EXPECT_EQ(decode_bits(garbage, 100, 3).size(), 100u);
+    } catch (const Error&) {
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lmc

@@ -1,0 +1,301 @@
+// The archive container against its documented byte layout: a second, hand-written encoder of the
+// layout (Layout below, built from container.h's comment, sharing no code with container.cpp) must
+// produce the very bytes the writer does; round trips in memory and through streams; and every
+// validation error the parser and writer can raise, with its message.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "codec/container.h"
+#include "common/error.h"
+
+namespace lmc {
+namespace {
+
+// Bytes of an archive, appended field by field exactly as container.h documents them.
+struct Layout {
+  std::vector<uint8_t> bytes;
+
+  Layout& u8(uint8_t v) {
+    bytes.push_back(v);
+    return *this;
+  }
+  Layout& varint(uint64_t v) {
+    for (; v >= 128; v >>= 7) bytes.push_back(static_cast<uint8_t>(128 + v % 128));
+    bytes.push_back(static_cast<uint8_t>(v));
+    return *this;
+  }
+  Layout& u64(uint64_t v) {
+    for (int i = 0; i < 8; ++i, v >>= 8) bytes.push_back(static_cast<uint8_t>(v & 255));
+    return *this;
+  }
+  Layout& raw(const std::vector<uint8_t>& v) {
+    bytes.insert(bytes.end(), v.begin(), v.end());
+    return *this;
+  }
+  Layout& text(const std::string& s) {
+    for (char c : s) bytes.push_back(static_cast<uint8_t>(c));
+    return *this;
+  }
+};
+
+// Header fields in layout order; tests change one at a time.
+struct HeaderFields {
+  uint8_t version = 1, mode = 0, flags = 1;
+  uint64_t original_size = 12;
+  uint64_t fingerprint = 0x1122334455667788ULL;
+  uint8_t dtype = 1;
+  uint64_t chunk_bytes = 8, batch = 2, threads = 4;
+  uint8_t total_bits = 24;
+};
+
+Layout header_bytes(const HeaderFields& h) {
+  Layout l;
+  l.text("LMC").u8(h.version).u8(h.mode).u8(h.flags);
+  if (h.flags & 1) l.varint(h.original_size);
+  l.u64(h.fingerprint).u8(h.dtype).varint(h.chunk_bytes).varint(h.batch).varint(h.threads).u8(h.total_bits);
+  return l;
+}
+
+// The reference archive: two groups (8 + 1 bytes, then 3 bytes), a side blob in the first.
+Layout reference_bytes(const HeaderFields& h = {}) {
+  Layout l = header_bytes(h);
+  l.varint(2).varint(8).varint(5).varint(3).varint(1).varint(1).varint(2);  // table: (8,5,3) (1,1,2)
+  l.varint(1).varint(4);                                                    // one side blob, 4 bytes
+  l.raw({0xA1, 0xA2, 0xA3, 0xB1, 0xB2}).raw({0xC1, 0xC2, 0xC3, 0xC4});
+  l.varint(1).varint(3).varint(3).varint(0).varint(0);  // (3,3,0), no side blobs
+  l.varint(0).u64(0xFEEDFACECAFEBEEFULL);
+  return l;
+}
+
+Archive reference_archive() {
+  Archive a;
+  a.header.mode = ArchiveMode::kText;
+  a.header.original_size = 12;
+  a.header.model_fingerprint = 0x1122334455667788ULL;
+  a.header.dtype = ModelDtype::kBFloat16;
+  a.header.chunk_bytes = 8;
+  a.header.batch_size = 2;
+  a.header.threads = 4;
+  a.header.total_bits = 24;
+  ChunkGroup g0;
+  g0.add_chunk(8, 5, std::vector<uint8_t>{0xA1, 0xA2, 0xA3});
+  g0.add_chunk(1, 1, std::vector<uint8_t>{0xB1, 0xB2});
+  g0.side.push_back({0xC1, 0xC2, 0xC3, 0xC4});
+  ChunkGroup g1;
+  g1.add_chunk(3, 3, {});
+  a.groups = {g0, g1};
+  a.checksum = 0xFEEDFACECAFEBEEFULL;
+  return a;
+}
+
+void expect_equal(const Archive& a, const Archive& b) {
+  EXPECT_EQ(a.header.mode, b.header.mode);
+  EXPECT_EQ(a.header.original_size, b.header.original_size);
+  EXPECT_EQ(a.header.model_fingerprint, b.header.model_fingerprint);
+  EXPECT_EQ(a.header.dtype, b.header.dtype);
+  EXPECT_EQ(a.header.chunk_bytes, b.header.chunk_bytes);
+  EXPECT_EQ(a.header.batch_size, b.header.batch_size);
+  EXPECT_EQ(a.header.threads, b.header.threads);
+  EXPECT_EQ(a.header.total_bits, b.header.total_bits);
+  ASSERT_EQ(a.groups.size(), b.groups.size());
+  for (size_t g = 0; g < a.groups.size(); ++g) {
+    ASSERT_EQ(a.groups[g].chunks.size(), b.groups[g].chunks.size());
+    for (size_t c = 0; c < a.groups[g].chunks.size(); ++c) {
+      EXPECT_EQ(a.groups[g].chunks[c].original_bytes, b.groups[g].chunks[c].original_bytes);
+      EXPECT_EQ(a.groups[g].chunks[c].tokens, b.groups[g].chunks[c].tokens);
+      EXPECT_EQ(a.groups[g].chunks[c].coded_bytes, b.groups[g].chunks[c].coded_bytes);
+    }
+    EXPECT_EQ(a.groups[g].payload, b.groups[g].payload);
+    EXPECT_EQ(a.groups[g].side, b.groups[g].side);
+  }
+  EXPECT_EQ(a.checksum, b.checksum);
+}
+
+std::string parse_error(const std::vector<uint8_t>& bytes) {
+  try {
+    parse_archive(bytes);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(parsed)";
+}
+
+TEST(Container, WriterProducesTheDocumentedLayout) {
+  EXPECT_EQ(serialize_archive(reference_archive()), reference_bytes().bytes);
+}
+
+TEST(Container, ParserReadsTheDocumentedLayout) {
+  Archive parsed = parse_archive(reference_bytes().bytes);
+  expect_equal(parsed, reference_archive());
+  std::vector<std::span<const uint8_t>> coded = parsed.groups[0].coded_chunks();
+  ASSERT_EQ(coded.size(), 2u);
+  EXPECT_EQ(std::vector<uint8_t>(coded[1].begin(), coded[1].end()), (std::vector<uint8_t>{0xB1, 0xB2}));
+}
+
+TEST(Container, StreamsGroupByGroup) {
+  Archive reference = reference_archive();
+  reference.header.original_size.reset();  // a writer that doesn't know the size up front
+  std::stringstream stream;
+  ArchiveWriter writer(stream, reference.header);
+  for (const ChunkGroup& g : reference.groups) writer.write_group(g);
+  writer.finish(reference.checksum);
+
+  ArchiveReader reader(stream);
+  EXPECT_FALSE(reader.header().original_size.has_value());
+  ChunkGroup group;
+  int groups = 0;
+  while (reader.next_group(group)) {
+    EXPECT_EQ(group.payload, reference.groups[groups].payload);
+    ++groups;
+  }
+  EXPECT_EQ(groups, 2);
+  EXPECT_EQ(reader.original_size(), 12u);
+  EXPECT_EQ(reader.checksum(), reference.checksum);
+  EXPECT_THROW(reader.next_group(group), Error);
+}
+
+TEST(Container, EmptyInputAndSmallMessagesCostLittle) {
+  Archive empty;
+  empty.header = reference_archive().header;
+  empty.header.original_size = 0;
+  empty.checksum = content_checksum("");
+  expect_equal(parse_archive(serialize_archive(empty)), empty);
+  // A 100-byte message in one chunk: fixed header (magic, fingerprint, settings) + a 6-byte group +
+  // a 9-byte end, beyond the coded bytes.
+  Archive small = empty;
+  small.header.original_size = 100;
+  small.header.chunk_bytes = 2048;
+  ChunkGroup g;
+  g.add_chunk(100, 30, std::vector<uint8_t>(20, 7));
+  small.groups.push_back(g);
+  size_t overhead = serialize_archive(small).size() - 20;
+  std::printf("archive overhead for a 100-byte message: %zu bytes\n", overhead);
+  EXPECT_LE(overhead, 40u);
+}
+
+TEST(Container, ChecksumIsXxh64) {
+  // XXH64 of "abc" with seed 0, as the xxhsum tool prints it.
+  EXPECT_EQ(content_checksum("abc"), 0x44bc2cf5ad770999ULL);
+  ContentChecksum streamed;
+  streamed.update("a");
+  streamed.update("bc");
+  EXPECT_EQ(streamed.digest(), content_checksum("abc"));
+}
+
+TEST(Container, RejectsWhatIsNotAnArchive) {
+  EXPECT_EQ(parse_error({}), "not an lmc archive");
+  EXPECT_EQ(parse_error({'L', 'M'}), "not an lmc archive");
+  EXPECT_EQ(parse_error({'P', 'K', 3, 4, 0, 0}), "not an lmc archive");
+  EXPECT_EQ(parse_error({'L', 'M', 'C'}), "archive truncated in the header");
+  HeaderFields h;
+  h.version = 0;
+  EXPECT_EQ(parse_error(reference_bytes(h).bytes), "not an lmc archive (format version 0)");
+  h.version = 3;
+  EXPECT_EQ(parse_error(reference_bytes(h).bytes),
+            "archive format version 3 is newer than this lmc (1): upgrade lmc to read it");
+}
+
+TEST(Container, RejectsBadHeaderFields) {
+  auto error_with = [](auto change) {
+    HeaderFields h;
+    change(h);
+    return parse_error(reference_bytes(h).bytes);
+  };
+  EXPECT_EQ(error_with([](HeaderFields& h) { h.mode = 3; }), "archive corrupt: unknown mode 3");
+  EXPECT_EQ(error_with([](HeaderFields& h) { h.flags = 3; }), "archive corrupt: unknown header flags 3");
+  EXPECT_EQ(error_with([](HeaderFields& h) { h.dtype = 9; }), "archive corrupt: unknown model dtype 9");
+  EXPECT_EQ(error_with([](HeaderFields& h) { h.chunk_bytes = 0; }),
+            "archive corrupt: chunk size 0 is outside 1..1073741824");
+  EXPECT_EQ(error_with([](HeaderFields& h) { h.batch = 0; }), "archive corrupt: batch size 0 is outside 1..65536");
+  EXPECT_EQ(error_with([](HeaderFields& h) { h.threads = 5000; }),
+            "archive corrupt: thread count 5000 is outside 1..4096");
+  EXPECT_EQ(error_with([](HeaderFields& h) { h.total_bits = 31; }),
+            "archive corrupt: frequency total bits 31 is outside 1..30");
+  EXPECT_EQ(error_with([](HeaderFields& h) { h.original_size = 13; }),
+            "archive corrupt: the chunks hold 12 bytes but the header says 13");
+  EXPECT_EQ(error_with([](HeaderFields& h) { h.batch = 1; }),
+            "archive corrupt: group 0 has 2 chunks, more than the batch size 1");
+  EXPECT_EQ(error_with([](HeaderFields& h) { h.chunk_bytes = 7; }),
+            "archive corrupt: chunk 0 of group 0 has 8 original bytes, outside 1..7");
+  // Without the size flag the header has no size and the chunks define it.
+  EXPECT_EQ(error_with([](HeaderFields& h) { h.flags = 0; }), "(parsed)");
+}
+
+TEST(Container, RejectsMalformedNumbers) {
+  Layout overflow = Layout().text("LMC").u8(1).u8(0).u8(1);
+  for (int i = 0; i < 9; ++i) overflow.u8(0xFF);
+  overflow.u8(0x02);  // a tenth byte above 1: more than 64 bits
+  EXPECT_EQ(parse_error(overflow.bytes), "archive corrupt: malformed number in the header");
+  Layout overlong = Layout().text("LMC").u8(1).u8(0).u8(1).u8(0x85).u8(0x00);  // 5 in two bytes
+  EXPECT_EQ(parse_error(overlong.bytes), "archive corrupt: malformed number in the header");
+  Layout max = Layout().text("LMC").u8(1).u8(0).u8(1).varint(UINT64_MAX);
+  EXPECT_EQ(parse_error(max.bytes), "archive truncated in the header");  // parsed the maximum, then ran out
+}
+
+TEST(Container, RejectsBadChunkTables) {
+  auto archive_with_chunk = [](uint64_t original, uint64_t tokens, uint64_t coded, uint64_t n_side = 0) {
+    HeaderFields h;
+    h.flags = 0;
+    Layout l = header_bytes(h);
+    l.varint(1).varint(original).varint(tokens).varint(coded).varint(n_side);
+    for (uint64_t i = 0; i < n_side; ++i) l.varint(0);
+    l.raw(std::vector<uint8_t>(coded, 0x55)).varint(0).u64(0);
+    return l.bytes;
+  };
+  EXPECT_EQ(parse_error(archive_with_chunk(0, 1, 1)),
+            "archive corrupt: chunk 0 of group 0 has 0 original bytes, outside 1..8");
+  EXPECT_EQ(parse_error(archive_with_chunk(4, 5, 1)), "archive corrupt: chunk 0 of group 0 has 5 tokens for 4 bytes");
+  EXPECT_EQ(parse_error(archive_with_chunk(4, 0, 1)), "archive corrupt: chunk 0 of group 0 has 0 tokens for 4 bytes");
+  // 2 tokens at 2^24: at most 2 * 25 / 8 + 16 = 22 coded bytes.
+  EXPECT_EQ(parse_error(archive_with_chunk(4, 2, 22)), "(parsed)");
+  EXPECT_EQ(parse_error(archive_with_chunk(4, 2, 23)),
+            "archive corrupt: chunk 0 of group 0 has 23 coded bytes, more than 2 tokens can take");
+  EXPECT_EQ(parse_error(archive_with_chunk(4, 2, 1, 17)), "archive corrupt: group 0 has 17 side blobs, more than 16");
+}
+
+TEST(Container, EveryTruncationIsReported) {
+  const std::vector<uint8_t> bytes = reference_bytes().bytes;
+  for (size_t keep = 3; keep < bytes.size(); ++keep) {
+    std::string error = parse_error(std::vector<uint8_t>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(keep)));
+    EXPECT_EQ(error.rfind("archive truncated in ", 0), 0u) << keep << ": " << error;
+  }
+  EXPECT_EQ(parse_error(std::vector<uint8_t>(bytes.begin(), bytes.begin() + 30)), "archive truncated in the payload of group 0");
+  EXPECT_EQ(parse_error(std::vector<uint8_t>(bytes.begin(), bytes.end() - 3)), "archive truncated in the end marker");
+  std::vector<uint8_t> longer = bytes;
+  longer.push_back(0);
+  EXPECT_EQ(parse_error(longer), "archive corrupt: unexpected data after the end marker");
+}
+
+TEST(Container, WriterRejectsInvalidInput) {
+  std::stringstream out;
+  ArchiveHeader bad = reference_archive().header;
+  bad.batch_size = 0;
+  try {
+    ArchiveWriter writer(out, bad);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "cannot write archive: batch size 0 is outside 1..65536");
+  }
+  Archive a = reference_archive();
+  ArchiveWriter writer(out, a.header);
+  EXPECT_THROW(writer.write_group(ChunkGroup{}), Error);  // no chunks
+  ChunkGroup mismatched = a.groups[0];
+  mismatched.payload.pop_back();
+  try {
+    writer.write_group(mismatched);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "cannot write archive: group 0 table lists 5 coded bytes but its payload has 4");
+  }
+  writer.write_group(a.groups[0]);
+  try {
+    writer.finish(0);  // 9 of the 12 bytes the header announced
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "cannot write archive: the chunks hold 9 bytes but the header says 12");
+  }
+}
+
+}  // namespace
+}  // namespace lmc

@@ -1,0 +1,51 @@
+// Helpers shared by every test binary: where golden files and real data live, temporary directories,
+// running the lmc binary, and reading/writing whole files.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lmc::testing {
+
+// A test location: the environment variable `name` (LMC_GOLDEN_DIR, LMC_SHARED_DATA, LMC_BIN,
+// LMC_PYTHON, LMC_SOURCE_DIR) if set, else the value CMake compiled in.
+std::string setting(const std::string& name);
+
+// Directory the oracle fixtures write into (LMC_GOLDEN_DIR/<name>); fails the test if unset.
+std::filesystem::path golden_dir(const std::string& name);
+
+// ../shared/data if present; std::nullopt otherwise (callers GTEST_SKIP with a message).
+std::optional<std::filesystem::path> shared_data();
+
+// A fresh directory under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs the built `lmc` binary (LMC_BIN) with `args` through the shell; `args` is pasted verbatim.
+CommandResult run_lmc(const std::string& args);
+
+// Runs any shell command, capturing stdout and stderr.
+CommandResult run_command(const std::string& command);
+
+std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& bytes);
+
+}  // namespace lmc::testing

@@ -1,0 +1,126 @@
+#include "train_test_util.h"
+
+#include "test_util.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace lmc::testing {
+namespace fs = std::filesystem;
+
+std::string synthetic_text(size_t n, unsigned seed) {
+  static const char* const kWords[] = {"the", "patient", "was", "given", "a", "dose", "of", "drug", "and", "trial",
+                                       "showed", "that", "blood", "pressure", "fell", "in", "most", "cases", "while",
+                                       "heart", "rate", "did", "not", "change", "over", "twelve", "weeks", "study"};
+  std::mt19937 rng(seed);
+  std::string text;
+  while (text.size() < n) {
+    text += kWords[rng() % (sizeof(kWords) / sizeof(kWords[0]))];
+    text += rng() % 10 == 0 ? ". " : " ";
+  }
+  text.resize(n);
+  return text;
+}
+
+std::string tiny_recipe(const fs::path& text_file, const fs::path& output_dir, const std::string& extra) {
+  return "model:\n"
+         "  architecture: {vocab_size: 258, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,\n"
+         "                 num_attention_heads: 4, num_key_value_heads: 2, bos_token_id: 256, eos_token_id: 257}\n"
+         "  init_seed: 3\n"
+         "tokenizer: bytes\n"
+         "data:\n"
+         "  inputs: ['" + text_file.string() + "']\n"
+         "  train_size: '0.8'\n"
+         "  val_size: '0.1'\n"
+         "  chunk_bytes: 64\n"
+         "lora: {rank: 4, alpha: 8, dropout: 0.1}\n"
+         "optimizer: {lr: 1.0e-2, weight_decay: 0.01}\n"
+         "scheduler: {warmup_steps: 2}\n"
+         "batch_size: 2\n"
+         "gradient_accumulation_steps: 2\n"
+         "max_steps: 12\n"
+         "eval_every: 4\n"
+         "checkpoint_every: 4\n"
+         "threads: 1\n"
+         "output_dir: '" + output_dir.string() + "'\n" + extra;
+}
+
+std::vector<nlohmann::json> read_metrics(const fs::path& output_dir) {
+  std::ifstream in(output_dir / "metrics.jsonl");
+  std::vector<nlohmann::json> records;
+  std::string line;
+  while (std::getline(in, line)) records.push_back(nlohmann::json::parse(line));
+  return records;
+}
+
+std::vector<double> losses_of(const std::vector<nlohmann::json>& records) {
+  std::vector<double> losses;
+  for (const auto& r : records) {
+    if (r.contains("loss_bpb")) losses.push_back(r["loss_bpb"].get<double>());
+  }
+  return losses;
+}
+
+Child spawn_lmc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                const fs::path& log_dir, const std::string& name) {
+  const std::string bin = setting("LMC_BIN");
+  Child child;
+  child.stdout_path = log_dir / (name + ".out");
+  child.stderr_path = log_dir / (name + ".err");
+  std::vector<std::string> argv_strings = {bin};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry = *e;
+    if (!env.count(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
+  }
+  for (const auto& [key, value] : env) env_strings.push_back(key + "=" + value);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, child.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, child.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int rc = posix_spawn(&child.pid, bin.c_str(), &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + bin);
+  return child;
+}
+
+int wait_child(const Child& child) {
+  int status = 0;
+  if (waitpid(child.pid, &status, 0) < 0) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+}  // namespace lmc::testing

@@ -1,0 +1,153 @@
+#include "train/checkpoint_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include <ATen/ATen.h>
+
+#include "checkpoints/atomic_file.h"
+#include "checkpoints/safetensors.h"
+#include "checkpoints/safetensors_writer.h"
+#include "common/error.h"
+
+namespace lmc::train {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kTempPrefix = ".partial-";
+
+// step_N -> N; nullopt for other names.
+std::optional<int64_t> step_of(const fs::path& path) {
+  const std::string name = path.filename().string();
+  if (!name.starts_with("step_") || name.size() == 5) return std::nullopt;
+  int64_t n = 0;
+  for (char c : name.substr(5)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
+void sync_directory(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+CheckpointStore::CheckpointStore(fs::path output_dir, int64_t keep) : dir_(std::move(output_dir)), keep_(keep) {}
+
+template <typename Fill>
+void CheckpointStore::publish(const fs::path& target, Fill&& fill) const {
+  std::random_device rd;
+  const fs::path temp = dir_ / (kTempPrefix + target.filename().string() + "-" + std::to_string(rd()));
+  try {
+    fs::create_directories(temp);
+    fill(temp);
+    sync_directory(temp);
+    std::error_code ec;
+    // The old target goes first (a rename cannot replace a non-empty directory); a crash in between
+    // leaves the older checkpoints, still complete.
+    if (fs::exists(target)) fs::remove_all(target);
+    fs::rename(temp, target);
+    sync_directory(dir_);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(temp, ignored);
+    throw;
+  }
+}
+
+void CheckpointStore::save(const TrainModel& model, const AdamW& optimizer, const TrainerState& state) const {
+  const fs::path target = dir_ / ("step_" + std::to_string(state.step));
+  with_context("writing checkpoint " + target.string(), [&] {
+    publish(target, [&](const fs::path& dir) {
+      model.save_weights(dir);
+      NamedTensors tensors;
+      for (const auto& [name, tensor] : optimizer.state()) {
+        tensors.emplace_back("optimizer." + name, tensor.detach().to(at::kCPU).contiguous());
+      }
+      write_safetensors(dir / "trainer_state.safetensors", tensors);
+      nlohmann::json j = {{"step", state.step},
+                          {"optimizer_steps", optimizer.steps()},
+                          {"tokens", state.tokens},
+                          {"bytes", state.bytes},
+                          {"best_val_bpb", std::isfinite(state.best_val_bpb) ? nlohmann::json(state.best_val_bpb)
+                                                                              : nlohmann::json(nullptr)},
+                          {"best_step", state.best_step},
+                          {"info", state.info}};
+      write_file_atomically(dir / "trainer_state.json", j.dump(2) + "\n");
+    });
+    if (keep_ <= 0) return;
+    std::vector<std::pair<int64_t, fs::path>> steps;
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      if (auto n = step_of(entry.path())) steps.emplace_back(*n, entry.path());
+    }
+    std::sort(steps.begin(), steps.end());
+    for (size_t i = 0; i + static_cast<size_t>(keep_) < steps.size(); ++i) fs::remove_all(steps[i].second);
+  });
+}
+
+void CheckpointStore::save_best(const TrainModel& model, int64_t step, double val_bpb) const {
+  const fs::path target = dir_ / "best";
+  with_context("writing " + target.string(), [&] {
+    publish(target, [&](const fs::path& dir) {
+      model.save_weights(dir);
+      write_file_atomically(dir / "best.json", nlohmann::json({{"step", step}, {"val_bpb", val_bpb}}).dump(2) + "\n");
+    });
+  });
+}
+
+std::optional<fs::path> CheckpointStore::latest() const {
+  std::optional<std::pair<int64_t, fs::path>> best;
+  if (!fs::is_directory(dir_)) return std::nullopt;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    auto n = step_of(entry.path());
+    if (!n || !fs::exists(entry.path() / "trainer_state.json")) continue;
+    if (!best || *n > best->first) best = std::make_pair(*n, entry.path());
+  }
+  if (!best) return std::nullopt;
+  return best->second;
+}
+
+void CheckpointStore::remove_partial() const {
+  if (!fs::is_directory(dir_)) return;
+  std::vector<fs::path> stale;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    if (entry.path().filename().string().starts_with(kTempPrefix)) stale.push_back(entry.path());
+  }
+  for (const auto& path : stale) fs::remove_all(path);
+}
+
+TrainerState CheckpointStore::load(const fs::path& dir, TrainModel& model, AdamW& optimizer) const {
+  return with_context("resuming from " + dir.string(), [&] {
+    std::ifstream in(dir / "trainer_state.json");
+    auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) throw Error("trainer_state.json is not a JSON object");
+    model.load_weights(dir);
+    SafetensorsFile file = SafetensorsFile::open(dir / "trainer_state.safetensors");
+    std::vector<std::pair<std::string, at::Tensor>> moments;
+    for (const auto& name : file.names()) {
+      if (name.starts_with("optimizer.")) moments.emplace_back(name.substr(10), file.tensor(name));
+    }
+    optimizer.load_state(moments, j.at("optimizer_steps").get<int64_t>());
+    TrainerState state;
+    state.step = j.at("step").get<int64_t>();
+    state.tokens = j.at("tokens").get<int64_t>();
+    state.bytes = j.at("bytes").get<int64_t>();
+    if (j.at("best_val_bpb").is_number()) state.best_val_bpb = j.at("best_val_bpb").get<double>();
+    state.best_step = j.at("best_step").get<int64_t>();
+    state.info = j.value("info", nlohmann::json::object());
+    return state;
+  });
+}
+
+}  // namespace lmc::train
