@@ -167,7 +167,8 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
                  : (options.mode == CompressMode::kAudio ? ArchiveMode::kBytes : ArchiveMode::kText);
   }
   header.mode = mode;
-  header.original_size = size;
+  // The container checks original_size against the chunks, which in audio hold only the samples' text.
+  header.original_size = audio ? std::nullopt : size;
   stats.mode = mode;
 
   LockstepPredictor predictor(codec.model, start_token(codec.model->config(), *codec.tokenizer));

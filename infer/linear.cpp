@@ -38,7 +38,8 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
 void LinearImpl::add_lora(const LoraSpec& spec) {
   if (lora_) throw Error("a LoRA adapter is already attached");
   if (spec.rank <= 0) throw Error("LoRA rank must be positive, got " + std::to_string(spec.rank));
-  auto options = weight.options().requires_grad(true);
+  // Plain tensors here: register_parameter makes them trainable (factory functions refuse requires_grad).
+  auto options = weight.options();
   auto a = at::empty({spec.rank, in_features()}, options);
   torch::nn::init::kaiming_uniform_(a, std::sqrt(5.0));
   auto b = at::zeros({out_features(), spec.rank}, options);

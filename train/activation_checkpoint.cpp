@@ -1,14 +1,17 @@
 #include "train/activation_checkpoint.h"
 
+#include <optional>
+
 #include <mutex>
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/Context.h>
-#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/functions/utils.h>
+
+#include "train/autocast.h"
 
 namespace lmc::train {
 namespace {
@@ -30,32 +33,11 @@ void set_generator_state(const at::Device& device, const at::Tensor& state) {
   gen.set_state(state);
 }
 
-// Sets autocast for one device type for its lifetime, restoring the previous setting after.
-class AutocastSetting {
- public:
-  AutocastSetting(at::DeviceType type, bool enabled, at::ScalarType dtype)
-      : type_(type), was_enabled_(at::autocast::is_autocast_enabled(type)),
-        was_dtype_(at::autocast::get_autocast_dtype(type)) {
-    at::autocast::set_autocast_enabled(type, enabled);
-    at::autocast::set_autocast_dtype(type, dtype);
-  }
-  ~AutocastSetting() {
-    at::autocast::set_autocast_enabled(type_, was_enabled_);
-    at::autocast::set_autocast_dtype(type_, was_dtype_);
-  }
-
- private:
-  at::DeviceType type_;
-  bool was_enabled_;
-  at::ScalarType was_dtype_;
-};
-
 class CheckpointBackward : public torch::autograd::Node {
  public:
   CheckpointBackward(CheckpointedFn fn, at::Tensor input, at::Tensor rng_state)
       : fn_(std::move(fn)), input_(std::move(input)), rng_state_(std::move(rng_state)),
-        device_type_(input_.device().type()), autocast_(at::autocast::is_autocast_enabled(device_type_)),
-        autocast_dtype_(at::autocast::get_autocast_dtype(device_type_)) {}
+        autocast_(AutocastGuard::current(input_.device().type())) {}
 
   torch::autograd::variable_list apply(torch::autograd::variable_list&& grads) override {
     const at::Device device = input_.device();
@@ -64,7 +46,7 @@ class CheckpointBackward : public torch::autograd::Node {
     {
       const at::Tensor outer_state = generator_state(device);
       set_generator_state(device, rng_state_);
-      AutocastSetting autocast(device_type_, autocast_, autocast_dtype_);
+      AutocastGuard autocast(device.type(), autocast_);
       at::AutoGradMode grad_mode(true);
       output = fn_(input);
       set_generator_state(device, outer_state);
@@ -86,9 +68,7 @@ class CheckpointBackward : public torch::autograd::Node {
   CheckpointedFn fn_;
   at::Tensor input_;
   at::Tensor rng_state_;
-  at::DeviceType device_type_;
-  bool autocast_;
-  at::ScalarType autocast_dtype_;
+  std::optional<at::ScalarType> autocast_;  // the forward's setting, which the rerun repeats
 };
 
 }  // namespace

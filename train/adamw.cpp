@@ -1,12 +1,10 @@
 #include "train/adamw.h"
 
 #include <cmath>
-#include <map>
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
-#include "common/error.h"
 
 namespace lmc::train {
 
@@ -50,27 +48,6 @@ std::vector<std::pair<std::string, at::Tensor>> AdamW::state() const {
     out.emplace_back(parameters_[i].first + ".exp_avg_sq", exp_avg_sq_[i]);
   }
   return out;
-}
-
-void AdamW::load_state(const std::vector<std::pair<std::string, at::Tensor>>& state, int64_t steps) {
-  std::map<std::string, at::Tensor> by_name(state.begin(), state.end());
-  auto fetch = [&](const std::string& name, const at::Tensor& like) {
-    auto it = by_name.find(name);
-    if (it == by_name.end()) throw Error("optimizer state has no tensor '" + name + "'");
-    if (it->second.sizes() != like.sizes()) throw Error("optimizer state tensor '" + name + "' has the wrong shape");
-    return it->second;
-  };
-  std::vector<at::Tensor> first, second;
-  for (size_t i = 0; i < parameters_.size(); ++i) {
-    first.push_back(fetch(parameters_[i].first + ".exp_avg", exp_avg_[i]));
-    second.push_back(fetch(parameters_[i].first + ".exp_avg_sq", exp_avg_sq_[i]));
-  }
-  at::NoGradGuard no_grad;
-  for (size_t i = 0; i < parameters_.size(); ++i) {
-    exp_avg_[i].copy_(first[i]);
-    exp_avg_sq_[i].copy_(second[i]);
-  }
-  steps_ = steps;
 }
 
 }  // namespace lmc::train

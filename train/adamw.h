@@ -31,11 +31,10 @@ class AdamW {
   int64_t steps() const { return steps_; }
   const std::vector<std::pair<std::string, at::Tensor>>& parameters() const { return parameters_; }
 
-  // "<name>.exp_avg" and "<name>.exp_avg_sq" for each parameter (views of the live state).
+  // "<name>.exp_avg" and "<name>.exp_avg_sq" for each parameter: the live state itself, so a checkpoint
+  // saves these tensors and a resume copies into them (then restores the count with set_steps).
   std::vector<std::pair<std::string, at::Tensor>> state() const;
-  // Restores moments saved by state() and the step count; throws lmc::Error naming a missing or
-  // mis-shaped tensor.
-  void load_state(const std::vector<std::pair<std::string, at::Tensor>>& state, int64_t steps);
+  void set_steps(int64_t steps) { steps_ = steps; }
 
  private:
   std::vector<std::pair<std::string, at::Tensor>> parameters_;

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <map>
 #include <random>
 
 #include <ATen/ATen.h>
@@ -14,6 +13,7 @@
 #include "checkpoints/safetensors.h"
 #include "checkpoints/safetensors_writer.h"
 #include "common/error.h"
+#include "train/tensor_restore.h"
 
 namespace lmc::train {
 namespace fs = std::filesystem;
@@ -133,12 +133,10 @@ TrainerState CheckpointStore::load(const fs::path& dir, TrainModel& model, AdamW
     auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object()) throw Error("trainer_state.json is not a JSON object");
     model.load_weights(dir);
-    SafetensorsFile file = SafetensorsFile::open(dir / "trainer_state.safetensors");
     std::vector<std::pair<std::string, at::Tensor>> moments;
-    for (const auto& name : file.names()) {
-      if (name.starts_with("optimizer.")) moments.emplace_back(name.substr(10), file.tensor(name));
-    }
-    optimizer.load_state(moments, j.at("optimizer_steps").get<int64_t>());
+    for (const auto& [name, tensor] : optimizer.state()) moments.emplace_back("optimizer." + name, tensor);
+    restore_tensors(moments, TensorSource::open(dir / "trainer_state.safetensors"), /*reject_unexpected=*/true);
+    optimizer.set_steps(j.at("optimizer_steps").get<int64_t>());
     TrainerState state;
     state.step = j.at("step").get<int64_t>();
     state.tokens = j.at("tokens").get<int64_t>();

@@ -9,6 +9,7 @@
 #include "checkpoints/safetensors_writer.h"
 #include "common/error.h"
 #include "infer/tokenizers/load.h"
+#include "train/tensor_restore.h"
 
 namespace lmc::train {
 namespace fs = std::filesystem;
@@ -25,12 +26,6 @@ std::unique_ptr<Tokenizer> recipe_tokenizer(const Recipe& recipe, fs::path& sour
   if (name == "bytes") return make_byte_tokenizer();
   source = name.empty() ? fs::path(recipe.model.path) : fs::path(name);
   return with_context("loading the tokenizer", [&] { return load_tokenizer(source); });
-}
-
-std::string shape_text(at::IntArrayRef shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
 }
 
 }  // namespace
@@ -119,23 +114,9 @@ void TrainModel::load_weights(const fs::path& dir) {
     return;
   }
   with_context("loading model weights from " + dir.string(), [&] {
-    TensorSource source = TensorSource::open(dir);
-    std::vector<std::string> problems;
-    for (const auto& item : model->named_parameters()) {
-      if (!source.contains(item.key())) {
-        problems.push_back("missing tensor '" + item.key() + "'");
-      } else if (source.tensor(item.key()).sizes() != item.value().sizes()) {
-        problems.push_back("tensor '" + item.key() + "' has shape " + shape_text(source.tensor(item.key()).sizes()) +
-                           ", expected " + shape_text(item.value().sizes()));
-      }
-    }
-    if (!problems.empty()) {
-      std::string text;
-      for (size_t i = 0; i < problems.size() && i < 8; ++i) text += (i ? "; " : "") + problems[i];
-      throw Error(text);
-    }
-    at::NoGradGuard no_grad;
-    for (auto& item : model->named_parameters()) item.value().copy_(source.tensor(item.key()));
+    std::vector<std::pair<std::string, at::Tensor>> targets;
+    for (const auto& item : model->named_parameters()) targets.emplace_back(item.key(), item.value());
+    restore_tensors(targets, TensorSource::open(dir), /*reject_unexpected=*/true);
   });
 }
 

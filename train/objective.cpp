@@ -4,41 +4,14 @@
 #include <cmath>
 
 #include <ATen/ATen.h>
-#include <ATen/autocast_mode.h>
 
 #include "common/error.h"
 #include "infer/rope.h"
 #include "train/activation_checkpoint.h"
+#include "train/autocast.h"
 
 namespace lmc::train {
 namespace {
-
-// Enables autocast on one device type for a forward, restoring the previous state and dropping the
-// cast-weight cache after (the next forward sees updated weights).
-class AutocastScope {
- public:
-  AutocastScope(at::DeviceType type, std::optional<at::ScalarType> dtype)
-      : type_(type), active_(dtype.has_value()) {
-    if (!active_) return;
-    was_enabled_ = at::autocast::is_autocast_enabled(type);
-    was_dtype_ = at::autocast::get_autocast_dtype(type);
-    at::autocast::set_autocast_enabled(type, true);
-    at::autocast::set_autocast_dtype(type, *dtype);
-    at::autocast::increment_nesting();
-  }
-  ~AutocastScope() {
-    if (!active_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(type_, was_enabled_);
-    at::autocast::set_autocast_dtype(type_, was_dtype_);
-  }
-
- private:
-  at::DeviceType type_;
-  bool active_;
-  bool was_enabled_ = false;
-  at::ScalarType was_dtype_ = at::kFloat;
-};
 
 // The decoder stack with each layer checkpointed: the same computation as LlamaForCausalLM's
 // hidden_states(), with only the layers' inputs kept for backward.
@@ -85,7 +58,7 @@ TokenBatch make_token_batch(const std::vector<std::vector<TokenId>>& rows, const
 at::Tensor batch_bits(LlamaForCausalLM& model, const TokenBatch& batch, const ForwardOptions& options) {
   at::Tensor logits;  // [B, T, V]
   {
-    AutocastScope autocast(batch.input_ids.device().type(), options.autocast);
+    AutocastGuard autocast(batch.input_ids.device().type(), options.autocast);
     at::Tensor hidden = options.checkpoint_layers ? checkpointed_hidden_states(model, batch.input_ids)
                                                   : model->hidden_states(batch.input_ids);
     logits = model->logits(hidden);

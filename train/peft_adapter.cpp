@@ -2,16 +2,15 @@
 
 #include <cmath>
 #include <fstream>
-#include <set>
 
 #include <ATen/ATen.h>
-#include <ATen/core/grad_mode.h>
 #include <nlohmann/json.hpp>
 
 #include "checkpoints/atomic_file.h"
 #include "checkpoints/safetensors.h"
 #include "checkpoints/safetensors_writer.h"
 #include "common/error.h"
+#include "train/tensor_restore.h"
 
 namespace lmc::train {
 namespace fs = std::filesystem;
@@ -53,12 +52,6 @@ void save_peft_adapter(const fs::path& dir, const AdaptedLinears& adapted, const
 
 namespace {
 
-std::string shape_text(at::IntArrayRef shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 nlohmann::json read_json(const fs::path& path) {
   std::ifstream in(path);
   if (!in) throw Error("cannot open " + path.filename().string());
@@ -89,37 +82,17 @@ void load_peft_adapter(const fs::path& dir, const AdaptedLinears& adapted) {
     }
     if (rslora != spec.use_rslora) problems.push_back("use_rslora differs from the recipe's lora.use_rslora");
 
-    TensorSource source = TensorSource::open(dir / "adapter_model.safetensors");
-    std::set<std::string> expected;
-    std::vector<std::pair<at::Tensor, at::Tensor>> copies;  // (parameter, stored)
-    for (const auto& [prefix, linear] : adapted) {
-      for (auto [factor, parameter] : {std::pair{"lora_A", linear->lora_A}, std::pair{"lora_B", linear->lora_B}}) {
-        const std::string key = peft_key(prefix, factor);
-        expected.insert(key);
-        if (!source.contains(key)) {
-          problems.push_back("missing tensor '" + key + "'");
-          continue;
-        }
-        at::Tensor stored = source.tensor(key);
-        if (stored.sizes() != parameter.sizes()) {
-          problems.push_back("tensor '" + key + "' has shape " + shape_text(stored.sizes()) + ", expected " +
-                             shape_text(parameter.sizes()));
-          continue;
-        }
-        copies.emplace_back(parameter, stored);
-      }
-    }
-    for (const auto& name : source.names()) {
-      if (!expected.count(name)) problems.push_back("unexpected tensor '" + name + "' (no such adapted module)");
-    }
     if (!problems.empty()) {
       std::string text;
-      for (size_t i = 0; i < problems.size() && i < 10; ++i) text += (i ? "; " : "") + problems[i];
-      if (problems.size() > 10) text += "; ... (" + std::to_string(problems.size()) + " problems)";
-      throw Error(text);
+      for (size_t i = 0; i < problems.size(); ++i) text += (i ? "; " : "") + problems[i];
+      throw Error("adapter_config.json: " + text);
     }
-    at::NoGradGuard no_grad;
-    for (auto& [parameter, stored] : copies) parameter.copy_(stored);
+    std::vector<std::pair<std::string, at::Tensor>> targets;
+    for (const auto& [prefix, linear] : adapted) {
+      targets.emplace_back(peft_key(prefix, "lora_A"), linear->lora_A);
+      targets.emplace_back(peft_key(prefix, "lora_B"), linear->lora_B);
+    }
+    restore_tensors(targets, TensorSource::open(dir / "adapter_model.safetensors"), /*reject_unexpected=*/true);
   });
 }
 

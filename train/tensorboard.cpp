@@ -87,7 +87,7 @@ TensorBoardWriter::TensorBoardWriter(const std::filesystem::path& dir) {
   // A resumed run in the same second must not append to the killed run's file.
   for (int n = 0;; ++n) {
     std::string name = "events.out.tfevents." + std::to_string(seconds) + "." + host_name();
-    if (n > 0) name += "." + std::to_string(n);
+    if (n > 0) name.append(".").append(std::to_string(n));
     path_ = dir / name;
     if (!std::filesystem::exists(path_)) break;
   }

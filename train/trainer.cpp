@@ -174,7 +174,10 @@ void Trainer::train_step(int64_t step, nlohmann::ordered_json& record) {
   }
   group_.all_reduce_sum(grads);
   double squares = 0;
-  for (const auto& g : grads) squares += g.to(at::kDouble).pow(2).sum().item<double>();
+  for (const auto& g : grads) {
+    const double norm = g.norm().item<double>();
+    squares += norm * norm;
+  }
   const double lr = schedule_.lr_at(step);
   optimizer_->step(lr);
   optimizer_->zero_grad();

@@ -66,7 +66,7 @@ TEST(CliCodec, EdgeCasesRoundTripBitExact) {
 }
 
 TEST(CliCodec, OneAndTwoThreadsAndBatchesRoundTrip) {
-  const std::string text = random_bytes(5000, 2) + std::string(3000, ' ');
+  const std::string text = random_bytes(1500, 2) + std::string(1500, ' ');
   for (const char* flags : {"--threads 1", "--threads 2", "--threads 2 --batch 1 --chunk-bytes 700", "--mode bytes"}) {
     SCOPED_TRACE(flags);
     round_trip(text, flags);
@@ -149,7 +149,8 @@ class BadArchive : public ::testing::Test {
 TEST_F(BadArchive, NotAnArchive) { expect_refused("hello world, not an archive", "not an lmc archive"); }
 
 TEST_F(BadArchive, Truncated) {
-  for (size_t keep : {size_t{2}, size_t{10}, archive_.size() / 2, archive_.size() - 1}) {
+  expect_refused(archive_.substr(0, 2), "not an lmc archive");
+  for (size_t keep : {size_t{10}, archive_.size() / 2, archive_.size() - 1}) {
     SCOPED_TRACE(keep);
     expect_refused(archive_.substr(0, keep), "truncated");
   }

@@ -19,7 +19,7 @@ TEST(Distributed, TwoGlooRanksMatchOneRankWithDoubledAccumulation) {
   const std::string recipe = (dir / "recipe.yaml").string();
   // Dropout off: each rank draws its own masks, which one process cannot reproduce.
   Child single = spawn_lmc({"train", recipe, "output_dir=" + (dir / "one").string(), "lora.dropout=0",
-                            "gradient_accumulation_steps=4"},
+                            "gradient_accumulation_steps=4", "keep_checkpoints=2"},
                            {}, dir.path(), "one");
   ASSERT_EQ(wait_child(single), 0) << read_file(single.stderr_path);
 
@@ -48,6 +48,11 @@ TEST(Distributed, TwoGlooRanksMatchOneRankWithDoubledAccumulation) {
   SafetensorsFile a = SafetensorsFile::open(dir / "one" / "step_12" / "adapter_model.safetensors");
   SafetensorsFile b = SafetensorsFile::open(dir / "two" / "step_12" / "adapter_model.safetensors");
   for (const auto& name : a.names()) EXPECT_TENSORS_CLOSE(b.tensor(name), a.tensor(name), 1e-7, 1e-5, name);
+  EXPECT_FALSE(fs::exists(dir / "one" / "step_4")) << "keep_checkpoints=2 keeps only the newest two";
+  EXPECT_TRUE(fs::exists(dir / "one" / "step_8"));
+  EXPECT_TRUE(fs::exists(dir / "two" / "step_4")) << "rank 0 alone writes, and keeps all by default";
+  const auto events = std::distance(fs::directory_iterator(dir / "two" / "tensorboard"), fs::directory_iterator());
+  EXPECT_EQ(events, 1) << "only rank 0 logs";
 }
 
 }  // namespace

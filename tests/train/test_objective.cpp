@@ -1,17 +1,20 @@
 // The pieces of a training step on a tiny random model: only LoRA factors train; merge and unmerge are
-// exact inverses that leave the function unchanged; bits per batch (padding ignored) equal infer's
-// independent chunk scorer; activation checkpointing (with LoRA dropout drawing random masks) gives the
-// gradients of the plain forward.
+// exact inverses that leave the function unchanged; an adapter that does not fit is refused whole; bits
+// per batch (padding ignored) equal infer's independent chunk scorer; activation checkpointing (with
+// LoRA dropout drawing random masks) gives the gradients of the plain forward.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
+#include "common/error.h"
 #include "infer/scoring.h"
 #include "infer/tokenizers/byte_tokenizer.h"
 #include "tensor_compare.h"
+#include "test_util.h"
 #include "train/lora.h"
 #include "train/objective.h"
+#include "train/peft_adapter.h"
 #include "train/recipe.h"
 #include "train_test_util.h"
 
@@ -81,6 +84,33 @@ TEST(Lora, MergeAndUnmergeAreExactInversesOfTheAdapter) {
   unmerge_lora(model);
   EXPECT_TENSORS_CLOSE(adapted[0].second->weight, weight, 1e-6, 0, "W after unmerge");
   EXPECT_TENSORS_CLOSE(model->forward(ids), adapted_logits, 1e-5, 1e-5, "unmerged logits");
+}
+
+TEST(Lora, AdapterOfAnotherShapeIsRefusedAndNothingChanges) {
+  testing::TempDir dir;
+  auto source = tiny_model();
+  save_peft_adapter(dir / "r4", attach_lora(source, LoraSpec{4, 8.0, 0.0, false}, kLoraModules), kLoraModules, "tiny");
+
+  auto other_rank = tiny_model();
+  auto adapted = attach_lora(other_rank, LoraSpec{2, 8.0, 0.0, false}, kLoraModules);
+  const at::Tensor before = adapted[0].second->lora_A.clone();
+  try {
+    load_peft_adapter(dir / "r4", adapted);
+    FAIL() << "a rank-4 adapter loaded into rank-2 modules";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("r is 4, the recipe's lora.rank is 2"), std::string::npos) << e.what();
+  }
+  auto fewer = tiny_model();
+  auto q_only = attach_lora(fewer, LoraSpec{4, 8.0, 0.0, false}, {"q_proj"});
+  try {
+    load_peft_adapter(dir / "r4", q_only);
+    FAIL() << "tensors of modules the model does not adapt were accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unexpected tensor 'base_model.model.model.layers.0.self_attn.k_proj.lora_A"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(at::equal(adapted[0].second->lora_A, before));
 }
 
 TEST(Objective, BatchBitsEqualInferChunkScores) {
