@@ -38,17 +38,12 @@ NamedTensors golden_tensors() {
   return tensors;
 }
 
-std::string setting(const char* name, const char* built_in) {
-  const char* value = std::getenv(name);
-  return value && *value ? value : built_in;
-}
-
 // Runs safetensors_check.py on `targets` (files, or DIR=MAX_SHARD_SIZE) in one Python process, which
 // pays the reference libraries' import once; returns its output, "ok" when the reference agrees.
 std::string reference_check(const std::vector<std::string>& targets) {
-  const std::string python = setting("LMC_PYTHON", LMC_TEST_PYTHON);
+  const std::string python = testing::setting("LMC_PYTHON");
   if (python.empty()) return "no Python: configure with -DLMC_PYTHON=<venv>/bin/python";
-  std::string command = python + " " + setting("LMC_SOURCE_DIR", LMC_TEST_SOURCE_DIR) + "/tests/oracles/safetensors_check.py " +
+  std::string command = python + " " + testing::setting("LMC_SOURCE_DIR") + "/tests/oracles/safetensors_check.py " +
                         (golden_dir("safetensors") / "expected.json").string();
   for (const auto& target : targets) command += " " + target;
   auto result = testing::run_command(command);
