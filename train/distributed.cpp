@@ -131,12 +131,6 @@ double ProcessGroup::all_reduce_sum(double value) {
   return t.to(at::kCPU).item<double>();
 }
 
-void ProcessGroup::broadcast(at::Tensor& tensor) {
-  if (!group_) return;
-  std::vector<at::Tensor> tensors = {tensor};
-  group_->backend->broadcast(tensors)->wait();
-}
-
 void ProcessGroup::barrier() {
   if (!group_) return;
   group_->backend->barrier()->wait();

@@ -43,8 +43,6 @@ class ProcessGroup {
   // collective moves a large buffer.
   void all_reduce_sum(const std::vector<at::Tensor>& tensors);
   double all_reduce_sum(double value);
-  // Rank 0's `tensor` to every rank, in place.
-  void broadcast(at::Tensor& tensor);
   void barrier();
 
  private:

@@ -205,9 +205,7 @@ Recipe load_recipe(const std::filesystem::path& path, const std::vector<std::str
   if (!in) throw Error("cannot open recipe '" + path.string() + "'");
   std::stringstream text;
   text << in.rdbuf();
-  Recipe recipe = parse_recipe(text.str(), overrides, path.string());
-  recipe.file = path;
-  return recipe;
+  return parse_recipe(text.str(), overrides, path.string());
 }
 
 nlohmann::json Recipe::to_json() const {

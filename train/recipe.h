@@ -62,7 +62,6 @@ struct SchedulerRecipe {
 };
 
 struct Recipe {
-  std::filesystem::path file;  // where it was read from ("" when built in code)
   ModelRecipe model;
   std::string tokenizer;  // "bytes", a tokenizer file or directory; empty: the model directory's tokenizer
   DataRecipe data;

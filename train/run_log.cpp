@@ -81,7 +81,7 @@ void RunLog::record(const nlohmann::ordered_json& record) {
 }
 
 void RunLog::note(const std::string& message) {
-  if (bar_drawn_) std::fprintf(stderr, "\r\033[K");
+  if (bar_drawn_) std::fprintf(stderr, "\n");  // the bar stays on screen as it last was
   std::fprintf(stderr, "%s\n", message.c_str());
   bar_drawn_ = false;
 }
@@ -108,8 +108,8 @@ void RunLog::show(const nlohmann::ordered_json& r) {
   }
   constexpr int kWidth = 24;
   const int filled = total_steps_ > 0 ? static_cast<int>(kWidth * std::min<int64_t>(step, total_steps_) / total_steps_) : 0;
-  std::string bar = "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "] ";
-  std::fprintf(stderr, "\r\033[K%s%s", bar.c_str(), line.str().c_str());
+  const std::string done(static_cast<size_t>(filled), '#'), left(static_cast<size_t>(kWidth - filled), '.');
+  std::fprintf(stderr, "\r\033[K[%s%s] %s", done.c_str(), left.c_str(), line.str().c_str());
   std::fflush(stderr);
   bar_drawn_ = true;
 }

@@ -29,7 +29,7 @@ class RunLog {
 
   // Appends `record` (which holds "step") to metrics.jsonl, its numbers to TensorBoard, and shows it.
   void record(const nlohmann::ordered_json& record);
-  // A message on its own line (clears the progress bar first).
+  // A message on its own line, below the progress bar.
   void note(const std::string& message);
 
  private:

@@ -18,9 +18,10 @@
 
 namespace lmc::train {
 
-// Runs at every validation on rank 0 with the model (eval mode, no grad) and the validation chunks scored
-// there; returns extra metrics for that step's record. This is where coded bits per byte through the
-// real codec, and its gap to the cross-entropy, plug in.
+// Runs at every validation on rank 0 with the model (eval mode, no grad), the validation chunks scored
+// there (a chunk's bytes are tokenizer.decode(chunk.tokens): tokenizers are lossless) and their
+// cross-entropy in bits per byte; returns extra metrics for that step's record. This is where coded bits
+// per byte through the real codec, and its gap to the cross-entropy, plug in.
 using ValidationHook = std::function<std::vector<std::pair<std::string, double>>(
     LlamaForCausalLM& model, const Tokenizer& tokenizer, const std::vector<Chunk>& chunks, double val_bpb)>;
 
