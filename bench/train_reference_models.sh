@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Trains lmc's reference models from ../shared/data with lmc itself and installs them under models/:
+#   1. splits the general English corpus (documents shuffled with seed 1: 80% train, 5% validation,
+#      15% test), the same split recipes/default_model.yaml makes;
+#   2. trains a 4096-piece lossless SentencePiece tokenizer on the train documents only;
+#   3. trains the default model (recipes/default_model.yaml) and copies its best checkpoint to
+#      models/default/;
+#   4. trains the medical, legal and speech LoRA adapters on it (recipes/default_lora_*.yaml) and copies
+#      each best adapter to models/adapters/<domain>/.
+# Usage, from the repository root after scripts/setup.sh: bench/train_reference_models.sh [BUILD_DIR]
+# About two hours on two CPU cores. Runs go to runs/ (ignored by git); a run that finished is skipped
+# and an interrupted one resumes, so the script can simply be run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+lmc="${1:-build}/lmc"
+python="${LMC_VENV:-$HOME/.cache/lmc/venv}/bin/python"
+mkdir -p runs models/adapters
+
+if [[ ! -f runs/default_tok/tokenizer.model ]]; then
+  "$lmc" prepare --inputs ../shared/data/text/general --modality text --train-bytes 0.8 --val-bytes 0.05 \
+    --seed 1 --out runs/general_split
+  mapfile -t train_docs < <("$python" -c "import h5py, sys
+names = h5py.File('runs/general_split/train.h5')['doc_names'][:]
+print('\n'.join(sorted({n.decode() if isinstance(n, bytes) else n for n in names})))")
+  mkdir -p runs/default_tok
+  "$lmc" tokenizer train --vocab-size 4096 --out runs/default_tok/tokenizer.model --input "${train_docs[@]}"
+fi
+
+train() {  # recipe, run directory
+  if [[ -f "$2/finished" ]]; then return; fi
+  if compgen -G "$2/step_*" > /dev/null; then "$lmc" train "$1" --resume; else "$lmc" train "$1"; fi
+  touch "$2/finished"
+}
+
+install() {  # run directory, destination: the best weights, without optimizer state, and the metrics
+  rm -rf "$2.tmp" && mkdir -p "$2.tmp"
+  for f in "$1"/best/*; do
+    case "$(basename "$f")" in trainer_state.*|best.json) ;; *) cp "$f" "$2.tmp/" ;; esac
+  done
+  cp "$1/metrics.jsonl" "$2.tmp/"
+  rm -rf "$2" && mv "$2.tmp" "$2"
+}
+
+train recipes/default_model.yaml runs/default_model
+install runs/default_model models/default
+for domain in medical legal speech; do
+  train "recipes/default_lora_$domain.yaml" "runs/lora_$domain"
+  install "runs/lora_$domain" "models/adapters/$domain"
+done
