@@ -1,7 +1,8 @@
 // Logits -> integer frequencies, bit for bit the same on every build for one ISA. Compiled with
 // -ffp-contract=off (codec/CMakeLists.txt). Every floating-point operation here is a single IEEE
 // + - * / or conversion, whose result IEEE 754 fixes; the one floating-point sum runs in a fixed lane
-// order, so the compiler may vectorise it but not reorder it; no libm call is made.
+// order, so the compiler may vectorise it but not reorder it; no libm call is made (ideal_bits, which only
+// reports, uses log2).
 //
 // The quantisation: w_i = exp(x_i - max x) in float; f_i = max(1, round(w_i * scale)), with scale
 // first T / sum(w) and then refitted (at most kMaxPasses times) so that the frequencies above the
@@ -10,11 +11,12 @@
 #include "codec/frequencies.h"
 
 #include <algorithm>
-#include <bit>
+#include <cmath>
 #include <cstring>
 #include <string>
 
 #include "common/error.h"
+#include "common/exp_nonpositive.h"
 
 namespace lmc {
 namespace {
@@ -23,14 +25,6 @@ constexpr int kBlock = 64;       // symbols per prefix-sum block
 constexpr int kLanes = 8;        // fixed reduction order for the floating-point sum
 constexpr int kMaxPasses = 4;    // quantisation passes before the remainder is assigned directly
 constexpr float kLogitLimit = 1e30f;   // a larger maximum logit (or +inf) counts as this
-// exp(-80) ~ 1.8e-35: below any frequency floor for totals up to 2^30, yet exp stays a normal float.
-constexpr float kMinExponent = -80.0f;
-
-constexpr float kLog2e = 1.44269504088896341f;
-// ln 2 split so that k * kLn2Hi is exact for |k| < 2^15 (kLn2Hi = 355/512 has 9 significant bits).
-constexpr float kLn2Hi = 0.693359375f;
-constexpr float kLn2Lo = -2.12194440e-4f;
-constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23: (x + magic) - magic rounds x to an integer
 
 // The passes over the whole vocabulary get an AVX2 clone on x86-64 (picked at load time): the same
 // IEEE operations on wider registers, so the same bits, about twice as fast. No FMA: see the top.
@@ -58,29 +52,12 @@ float max_logit(const float* x, size_t n) {
   return m < kLogitLimit ? m : kLogitLimit;
 }
 
-// exp(x) for x in [kMinExponent, 0]: x = k ln2 + r with |r| <= ln2 / 2 (the subtraction of k * kLn2Hi
-// is exact by Sterbenz' lemma), exp(r) by its Taylor series to degree 6 (truncation < 1.3e-7, about
-// float rounding), times 2^k built in the exponent bits. exp(0) is exactly 1.
-inline float exp_nonpositive(float x) {
-  float k = (x * kLog2e + kRoundMagic) - kRoundMagic;
-  float r = (x - k * kLn2Hi) - k * kLn2Lo;
-  float p = 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  auto two_to_k = std::bit_cast<float>((static_cast<int32_t>(k) + 127) << 23);
-  return p * two_to_k;
-}
-
-// w_i = exp(x_i - max_logit), with NaN and everything far below the maximum at exp(kMinExponent).
+// w_i = exp(x_i - max_logit), with NaN and everything far below the maximum at exp(kExpMinArgument).
 LMC_VOCAB_LOOP void exp_weights(const float* __restrict x, float* __restrict w, size_t n, float max_logit) {
   for (size_t i = 0; i < n; ++i) {
     float d = x[i] - max_logit;
-    d = d > kMinExponent ? d : kMinExponent;  // also NaN and -inf
-    d = d < 0.0f ? d : 0.0f;                  // logits above kLogitLimit
+    d = d > kExpMinArgument ? d : kExpMinArgument;  // also NaN and -inf
+    d = d < 0.0f ? d : 0.0f;                        // logits above kLogitLimit
     w[i] = exp_nonpositive(d);
   }
 }
@@ -147,11 +124,11 @@ void FrequencyTable::assign_logits(std::span<const float> logits, int total_bits
   weights_.resize(n);
   block_sums_.resize((n + kBlock - 1) / kBlock);
   exp_weights(logits.data(), weights_.data(), n, max_logit(logits.data(), n));
-  const double weight_sum = sum_weights(weights_.data(), n);  // >= 1: the maximum has weight exp(0) = 1
+  weight_sum_ = sum_weights(weights_.data(), n);  // >= 1: the maximum has weight exp(0) = 1
 
   const uint64_t total = uint64_t{1} << total_bits;
   const double max_scale = static_cast<double>(total);
-  double scale = max_scale / weight_sum;
+  double scale = max_scale / weight_sum_;
   PassStats stats;
   for (int pass = 0; pass < kMaxPasses; ++pass) {
     stats = quantize_pass(weights_.data(), freqs_.data(), block_sums_.data(), n, static_cast<float>(scale));
@@ -190,6 +167,7 @@ void FrequencyTable::assign_frequencies(std::span<const uint32_t> freqs, int tot
     throw Error("frequencies sum to " + std::to_string(sum) + ", not 2^" + std::to_string(total_bits));
   }
   total_bits_ = total_bits;
+  weights_.clear();
   freqs_.assign(freqs.begin(), freqs.end());
   block_sums_.assign((freqs_.size() + kBlock - 1) / kBlock, 0);
   for (size_t s = 0; s < freqs_.size(); ++s) block_sums_[s / kBlock] += freqs_[s];
@@ -202,6 +180,11 @@ void FrequencyTable::build_block_prefix() {
   for (size_t b = 0; b < block_sums_.size(); ++b) {
     block_cum_[b + 1] = block_cum_[b] + static_cast<uint32_t>(block_sums_[b]);
   }
+}
+
+double FrequencyTable::ideal_bits(int symbol) const {
+  if (weights_.empty()) return total_bits_ - std::log2(static_cast<double>(freqs_[symbol]));
+  return std::log2(weight_sum_) - std::log2(static_cast<double>(weights_[symbol]));
 }
 
 uint64_t FrequencyTable::cum(int symbol) const {

@@ -29,6 +29,12 @@ class FrequencyTable {
   // Takes frequencies as given; throws lmc::Error unless each is >= 1 and they sum to 2^total_bits.
   void assign_frequencies(std::span<const uint32_t> freqs, int total_bits);
 
+  // -log2 of the symbol's probability before quantisation: softmax(logits) after assign_logits (from
+  // the float weights it quantised, so within ~1e-6 bits of exact, with logits more than 80 below the
+  // maximum counted as exactly 80 below), freq / total after assign_frequencies. The ideal code length
+  // that the coded size is compared with; reporting only, never coded.
+  double ideal_bits(int symbol) const;
+
   int vocab() const { return static_cast<int>(freqs_.size()); }
   int total_bits() const { return total_bits_; }
   uint32_t freq(int symbol) const { return freqs_[symbol]; }
@@ -53,7 +59,8 @@ class FrequencyTable {
   std::vector<uint32_t> freqs_;
   std::vector<uint64_t> block_sums_;  // sum of freqs_ in each block of kBlock symbols
   std::vector<uint32_t> block_cum_;   // block_cum_[b] = sum of freqs_ below symbol b * kBlock
-  std::vector<float> weights_;        // scratch: exp(logit - max logit)
+  std::vector<float> weights_;        // exp(logit - max logit); empty after assign_frequencies
+  double weight_sum_ = 0;             // sum of weights_
 };
 
 }  // namespace lmc

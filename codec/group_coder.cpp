@@ -3,22 +3,12 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <cmath>
 
 #include "codec/coder.h"
 #include "common/error.h"
 
 namespace lmc {
 namespace {
-
-// -log2 softmax(logits)[token], in double with a fixed summation order (reporting only, not coding).
-double model_bits(const float* logits, int64_t vocab, TokenId token) {
-  float max_logit = logits[0];
-  for (int64_t i = 1; i < vocab; ++i) max_logit = std::max(max_logit, logits[i]);
-  double sum = 0;
-  for (int64_t i = 0; i < vocab; ++i) sum += std::exp(double(logits[i]) - max_logit);
-  return (std::log(sum) - (double(logits[token]) - max_logit)) / std::log(2.0);
-}
 
 int64_t longest(const std::vector<int64_t>& counts) {
   return counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end());
@@ -51,7 +41,7 @@ std::vector<EncodedChunk> encode_group(LockstepPredictor& predictor, const std::
         if (token < 0 || token >= vocab) throw Error("token id " + std::to_string(token) + " is outside the model's vocabulary");
         tables[b].assign_logits({row, static_cast<size_t>(vocab)}, total_bits);
         encode_symbol(encoders[b], tables[b], token);
-        out[b].model_bits += model_bits(row, vocab, token);
+        out[b].model_bits += tables[b].ideal_bits(token);
       }
     });
   }

@@ -13,7 +13,7 @@ namespace lmc {
 
 struct EncodedChunk {
   std::vector<uint8_t> payload;
-  double model_bits = 0;  // -sum log2 softmax(logits)[token] in double: the model's ideal code length
+  double model_bits = 0;  // -sum log2 softmax(logits)[token]: the model's ideal code length (FrequencyTable::ideal_bits)
 };
 
 std::vector<EncodedChunk> encode_group(LockstepPredictor& predictor, const std::vector<std::vector<TokenId>>& chunks,

@@ -6,7 +6,6 @@
 #include "common/error.h"
 
 namespace lmc {
-using at::indexing::Slice;
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps, const torch::TensorOptions& options) : eps_(eps) {
   weight = register_parameter("weight", at::empty({dim}, options));
@@ -33,21 +32,10 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const Attentio
   auto v = v_proj(x).view({batch, length, num_kv_heads_, head_dim_}).transpose(1, 2);  // [B, KV, T, D]
   q = apply_rope(q, context.rope);
   k = apply_rope(k, context.rope);
-  const bool grouped = num_kv_heads_ != num_heads_;
-
-  torch::Tensor attended;  // [B, H, T, D]
-  if (context.cache == nullptr) {
-    attended = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true, std::nullopt, grouped);
-  } else {
-    auto& key_cache = context.cache->keys[layer];      // [B, KV, capacity, D]
-    auto& value_cache = context.cache->values[layer];  // [B, KV, capacity, D]
-    auto streams = at::arange(batch, context.positions.options());
-    key_cache.index_put_({streams, Slice(), context.positions}, k.select(2, 0));
-    value_cache.index_put_({streams, Slice(), context.positions}, v.select(2, 0));
-    auto keys = key_cache.narrow(2, 0, context.keys_used);      // [B, KV, T, D]
-    auto values = value_cache.narrow(2, 0, context.keys_used);  // [B, KV, T, D]
-    attended = at::scaled_dot_product_attention(q, keys, values, context.mask, 0.0, false, std::nullopt, grouped);
-  }
+  torch::Tensor attended = context.cache == nullptr  // [B, H, T, D]
+      ? at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true, std::nullopt,
+                                         /*enable_gqa=*/num_kv_heads_ != num_heads_)
+      : attend_cached(*context.cache, layer, *context.step, q, k, v);
   return o_proj(attended.transpose(1, 2).reshape({batch, length, num_heads_ * head_dim_}));
 }
 
@@ -136,20 +124,12 @@ torch::Tensor LlamaForCausalLMImpl::step(const torch::Tensor& tokens, const torc
   if (cache.batch() != batch) {
     throw Error("KV cache holds " + std::to_string(cache.batch()) + " streams, step() got " + std::to_string(batch));
   }
-  auto device_positions = positions.to(device(), at::kLong);
-  const int64_t keys_used = device_positions.max().item<int64_t>() + 1;
-  if (keys_used > cache.capacity() || device_positions.min().item<int64_t>() < 0) {
-    throw Error("position " + std::to_string(keys_used - 1) + " is outside the KV cache (capacity " +
-                std::to_string(cache.capacity()) + ")");
-  }
+  const CacheStep cache_step = prepare_cache_step(cache, positions);
   AttentionContext context;
   context.cache = &cache;
-  context.positions = device_positions;
-  context.keys_used = keys_used;
-  auto key_index = at::arange(keys_used, device_positions.options());
-  context.mask = (key_index.unsqueeze(0) <= device_positions.unsqueeze(1)).view({batch, 1, 1, keys_used});
+  context.step = &cache_step;
   auto x = model->embed_tokens(tokens.to(device(), at::kLong)).unsqueeze(1);  // [B, 1, C]
-  context.rope = rope_angles(inv_freq_, device_positions.view({batch, 1, 1}), x.scalar_type());  // [B, 1, 1, D]
+  context.rope = rope_angles(inv_freq_, cache_step.positions.view({batch, 1, 1}), x.scalar_type());  // [B, 1, 1, D]
   return logits(run_layers(x, context)).squeeze(1);  // [B, V]
 }
 

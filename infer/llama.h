@@ -31,10 +31,8 @@ TORCH_MODULE(RMSNorm);
 // What the attention of one layer needs about positions, built once per forward/step for all layers.
 struct AttentionContext {
   RopeAngles rope;
-  KVCache* cache = nullptr;   // step() only
-  torch::Tensor positions;    // step(): [B] int64, where each stream's new token goes
-  torch::Tensor mask;         // step(): [B, 1, 1, T] bool, true = may attend
-  int64_t keys_used = 0;      // step(): T = max(position) + 1
+  KVCache* cache = nullptr;            // step() only
+  const CacheStep* step = nullptr;     // step(): where each stream's new token goes
 };
 
 class LlamaAttentionImpl : public torch::nn::Module {

@@ -115,6 +115,24 @@ TEST(Frequencies, FollowTheSoftmax) {
   }
 }
 
+TEST(Frequencies, IdealBitsAreMinusLog2OfTheSoftmax) {
+  std::mt19937_64 rng(6);
+  std::vector<float> logits = peaked_logits(4096, 0.7, 3.0, rng);
+  logits[17] = logits[0] - 60.0f;  // deep in the tail, still above the -80 clamp
+  std::vector<double> p = softmax(logits);
+  FrequencyTable table;
+  table.assign_logits(logits, 28);
+  // Against the double-precision reference: logit - max rounds in float (absolute error up to
+  // |logit - max| 2^-24 nats, ~1e-7 of the bits) and the polynomial exp adds ~1e-7 relative (~2e-7 bits).
+  for (int i = 0; i < 4096; ++i) {
+    const double expected = -std::log2(p[i]);
+    EXPECT_NEAR(table.ideal_bits(i), expected, 1e-6 + 1e-7 * expected) << "symbol " << i;
+  }
+  table.assign_frequencies(std::vector<uint32_t>{1, 3}, 2);
+  EXPECT_DOUBLE_EQ(table.ideal_bits(0), 2.0);
+  EXPECT_DOUBLE_EQ(table.ideal_bits(1), 2.0 - std::log2(3.0));
+}
+
 TEST(Frequencies, RejectsUnsupportedTotals) {
   FrequencyTable table;
   std::vector<float> logits(300, 0.0f);
