@@ -79,7 +79,6 @@ struct OpenedModel {
 };
 
 OpenedModel open_model(const ModelOptions& options) {
-  if (options.model.empty()) throw Error("no --model given (the default model is not installed yet)");
   OpenedModel opened{load_model(options), {}};
   opened.codec.model = opened.loaded.model;
   opened.codec.tokenizer = opened.loaded.tokenizer.get();
@@ -201,7 +200,7 @@ void run_decompress(const CodecCommandOptions& options) {
 
 CLI::App* add_common(CLI::App& app, const char* name, const char* help, CodecCommandOptions& options) {
   auto* command = app.add_subcommand(name, help);
-  add_model_options(*command, options.model, /*model_required=*/false);
+  add_model_options(*command, options.model);
   command->add_option("-o,--output", options.output, "output file, - for stdout (default: IN.lmc / IN without .lmc)");
   command->add_flag("-k,--keep", options.keep, "keep the input file");
   command->add_flag("-f,--force", options.force, "overwrite an existing output file");

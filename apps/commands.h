@@ -14,5 +14,8 @@ void register_tokenize_command(CLI::App& app);
 void register_tokenizer_command(CLI::App& app);  // tokenizer train
 void register_train_command(CLI::App& app);
 void register_prepare_command(CLI::App& app);
+void register_export_command(CLI::App& app);
+void register_convert_command(CLI::App& app);  // convert llama2c
+void register_generate_command(CLI::App& app);
 
 }  // namespace lmc::apps

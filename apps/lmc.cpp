@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   lmc::apps::register_tokenizer_command(app);
   lmc::apps::register_train_command(app);
   lmc::apps::register_prepare_command(app);
+  lmc::apps::register_export_command(app);
+  lmc::apps::register_convert_command(app);
+  lmc::apps::register_generate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_file import write_result  # noqa: E402
+
 os.environ.setdefault("RAYON_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -118,10 +120,7 @@ def main():
             "lmc_vs_sentencepiece": llama2_results["lmc"]["mb_per_s"] / llama2_results["sentencepiece"]["mb_per_s"],
         },
     }
-    out = ROOT / "bench" / "results" / "tokenize.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result("tokenize", result)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from results_file import write_result
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -71,10 +73,7 @@ def main():
         "note": "baseline: `lmc info` on the same directory (libraries mapped, no weights loaded)",
         "command": f"python bench/load_rss.py --layers {args.layers}",
     }
-    out = ROOT / "bench" / "results" / "load_rss.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result("load_rss", result)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #include "checkpoints/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,15 +23,41 @@ std::string system_error(const std::string& what, const fs::path& path) {
 
 constexpr int kCreateAttempts = 100;
 
+std::string random_suffix(std::random_device& random) {
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, ".tmp-%06x", random() & 0xffffff);
+  return suffix;
+}
+
+void sync_directory(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+fs::path parent_of(const fs::path& path) { return path.has_parent_path() ? path.parent_path() : fs::path("."); }
+
+// A new, empty, hidden directory beside `path`.
+fs::path create_sibling_directory(const fs::path& path, const char* tag) {
+  std::random_device random;
+  for (int attempt = 0; attempt < kCreateAttempts; ++attempt) {
+    std::string name = path.filename().string();
+    name.insert(name.begin(), '.');
+    const fs::path candidate = parent_of(path) / (name + tag + random_suffix(random));
+    if (::mkdir(candidate.c_str(), 0777) == 0) return candidate;
+    if (errno != EEXIST) break;
+  }
+  throw Error(system_error("cannot create a temporary directory for", path));
+}
+
 }  // namespace
 
 AtomicFile::AtomicFile(fs::path path) : path_(std::move(path)) {
   // Not mkstemp: it creates mode 0600, whereas open(0666) lets the umask decide, as for any other file.
   std::random_device random;
   for (int attempt = 0; attempt < kCreateAttempts && fd_ < 0; ++attempt) {
-    char suffix[16];
-    std::snprintf(suffix, sizeof suffix, ".tmp-%06x", random() & 0xffffff);
-    temp_path_ = path_.string() + suffix;
+    temp_path_ = path_.string() + random_suffix(random);
     fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd_ < 0 && errno != EEXIST) break;
   }
@@ -76,18 +103,37 @@ void AtomicFile::commit() {
     ::unlink(temp_path_.c_str());
     throw Error(message);
   }
-  const fs::path dir = path_.has_parent_path() ? path_.parent_path() : fs::path(".");
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+  sync_directory(parent_of(path_));
 }
 
 void write_file_atomically(const fs::path& path, std::string_view bytes) {
   AtomicFile file(path);
   file.write_at(0, bytes.data(), bytes.size());
   file.commit();
+}
+
+void write_directory_atomically(const fs::path& path, const std::function<void(const fs::path&)>& fill) {
+  const fs::path target = path.has_filename() ? path : path.parent_path();  // "out/" names "out"
+  const fs::path temp = create_sibling_directory(target, "");
+  fs::path old;
+  try {
+    fill(temp);
+    sync_directory(temp);
+    // rename() cannot replace a non-empty directory: the old one steps aside until the new one is in.
+    if (fs::exists(target)) {
+      old = create_sibling_directory(target, ".old");
+      fs::rename(target, old / target.filename());
+    }
+    fs::rename(temp, target);
+  } catch (...) {
+    std::error_code ignored;
+    if (!old.empty() && !fs::exists(target)) fs::rename(old / target.filename(), target, ignored);
+    fs::remove_all(temp, ignored);
+    if (!old.empty()) fs::remove_all(old, ignored);
+    throw;
+  }
+  sync_directory(parent_of(target));
+  if (!old.empty()) fs::remove_all(old);
 }
 
 }  // namespace lmc

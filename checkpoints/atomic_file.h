@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string_view>
 
 namespace lmc {
@@ -35,5 +36,12 @@ class AtomicFile {
 
 // The whole of `bytes` as `path`, atomically.
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
+
+// A directory that appears complete or not at all: `fill` writes into a hidden temporary sibling
+// (".NAME.tmp-XXXXXX"), which is synced and renamed to `path`. An existing `path` is moved aside first
+// and deleted only once the new directory is in place; if `fill` throws, the temporary is removed and
+// `path` is left as it was.
+void write_directory_atomically(const std::filesystem::path& path,
+                                const std::function<void(const std::filesystem::path&)>& fill);
 
 }  // namespace lmc

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -41,6 +42,15 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
   void* data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   if (data == MAP_FAILED) throw Error("cannot map " + path.string() + ": " + std::strerror(errno));
   return std::shared_ptr<const MappedFile>(new MappedFile(path, static_cast<std::byte*>(data), size));
+}
+
+void MappedFile::release(std::uint64_t offset, std::uint64_t bytes) const {
+  if (!data_ || offset >= size_ || bytes == 0) return;
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const std::uint64_t begin = offset / page * page;
+  const std::uint64_t end = std::min(size_, offset + bytes);
+  // Advice only: a failure leaves the pages resident, which costs memory but never correctness.
+  ::madvise(data_ + begin, end - begin, MADV_DONTNEED);
 }
 
 MappedFile::~MappedFile() {

@@ -25,6 +25,11 @@ class MappedFile {
   // Writable because the mapping is private: writes land in copied pages, never in the file.
   std::byte* data() const { return data_; }
   std::uint64_t size() const { return size_; }
+  // Hands the pages overlapping [offset, offset + bytes) back to the kernel (MADV_DONTNEED), so a pass
+  // that reads a large file once (an export) keeps only what it is working on resident. Later reads
+  // of those pages fetch the file's bytes again: private writes made to them are lost, so only callers
+  // that never write to the mapping may release.
+  void release(std::uint64_t offset, std::uint64_t bytes) const;
   const std::filesystem::path& path() const { return path_; }
 
  private:

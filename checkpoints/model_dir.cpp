@@ -63,6 +63,41 @@ bool ignorable(const std::string& name, const LlamaConfig& config) {
 
 }  // namespace
 
+void check_llama_tensors(const TensorSource& source, LlamaForCausalLM& model) {
+  const LlamaConfig& config = model->config();
+  std::vector<std::string> missing, mismatched;
+  std::set<std::string> expected;
+  for (const auto& item : model->named_parameters()) {
+    const std::string& name = item.key();
+    expected.insert(name);
+    if (!source.contains(name)) {
+      missing.push_back(name);
+      continue;
+    }
+    const at::IntArrayRef stored(source.info(name).shape);
+    if (stored != item.value().sizes()) {
+      mismatched.push_back("'" + name + "' has shape " + shape_string(stored) + ", expected " +
+                           shape_string(item.value().sizes()));
+    }
+  }
+  std::vector<std::string> unexpected;
+  for (const auto& name : source.names()) {
+    if (!expected.count(name) && !ignorable(name, config)) unexpected.push_back(name);
+  }
+  std::string problems;
+  auto report = [&](const char* what, const std::vector<std::string>& names) {
+    if (names.empty()) return;
+    problems += problems.empty() ? "" : "; ";
+    problems += what + std::string(" (") + std::to_string(names.size()) + "): ";
+    for (size_t i = 0; i < names.size() && i < 8; ++i) problems += (i ? ", " : "") + names[i];
+    if (names.size() > 8) problems += ", ...";
+  };
+  report("shape mismatch", mismatched);
+  report("missing tensors", missing);
+  report("unexpected tensors", unexpected);
+  if (!problems.empty()) throw Error(problems);
+}
+
 LlamaForCausalLM load_llama(const fs::path& model_dir, const ModelLoadOptions& options) {
   return with_context("loading model " + model_dir.string(), [&] {
     if (!fs::is_directory(model_dir)) throw Error("not a directory");
@@ -73,41 +108,12 @@ LlamaForCausalLM load_llama(const fs::path& model_dir, const ModelLoadOptions& o
     // Parameters are allocated lazily (uninitialized, untouched pages) and replaced one by one, so
     // peak memory stays near one copy of the weights.
     LlamaForCausalLM model(config, torch::TensorOptions().dtype(dtype).device(options.device));
-    std::vector<std::string> missing, mismatched;
-    std::set<std::string> expected;
+    check_llama_tensors(source, model);
     at::NoGradGuard no_grad;
     for (auto& item : model->named_parameters()) {
-      const std::string& name = item.key();
-      expected.insert(name);
-      if (!source.contains(name)) {
-        missing.push_back(name);
-        continue;
-      }
-      torch::Tensor stored = source.tensor(name);
-      if (stored.sizes() != item.value().sizes()) {
-        mismatched.push_back("'" + name + "' has shape " + shape_string(stored.sizes()) + ", expected " +
-                             shape_string(item.value().sizes()));
-        continue;
-      }
       // Same dtype on CPU: the parameter keeps viewing the copy-on-write mapping, no copy at all.
-      item.value().set_data(stored.to(options.device, dtype));
+      item.value().set_data(source.tensor(item.key()).to(options.device, dtype));
     }
-    std::vector<std::string> unexpected;
-    for (const auto& name : source.names()) {
-      if (!expected.count(name) && !ignorable(name, config)) unexpected.push_back(name);
-    }
-    std::string problems;
-    auto report = [&](const char* what, const std::vector<std::string>& names) {
-      if (names.empty()) return;
-      problems += problems.empty() ? "" : "; ";
-      problems += what + std::string(" (") + std::to_string(names.size()) + "): ";
-      for (size_t i = 0; i < names.size() && i < 8; ++i) problems += (i ? ", " : "") + names[i];
-      if (names.size() > 8) problems += ", ...";
-    };
-    report("shape mismatch", mismatched);
-    report("missing tensors", missing);
-    report("unexpected tensors", unexpected);
-    if (!problems.empty()) throw Error(problems);
     model->eval();
     return model;
   });

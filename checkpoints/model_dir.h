@@ -28,6 +28,13 @@ struct ModelLoadOptions {
   std::optional<torch::ScalarType> dtype;
 };
 
+class TensorSource;
+
+// Checks that `source` holds every parameter of `model` with its shape and nothing else (bar what HF
+// checkpoints may carry that lmc computes itself: rotary inv_freq, a tied lm_head); throws listing
+// every problem. `model` may live on the meta device: only names and shapes are read.
+void check_llama_tensors(const TensorSource& source, LlamaForCausalLM& model);
+
 LlamaForCausalLM load_llama(const std::filesystem::path& model_dir, const ModelLoadOptions& options = {});
 
 // What `lmc info` shows without loading weights: the tensors' dtypes and sizes from the headers.

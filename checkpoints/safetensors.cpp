@@ -263,6 +263,11 @@ at::Tensor SafetensorsFile::tensor(const std::string& name) const {
   return at::from_blob(data, ti.shape, [mapping = mapping_](void*) {}, options);
 }
 
+void SafetensorsFile::release(const std::string& name) const {
+  const TensorInfo& ti = info(name);
+  mapping_->release(data_start_ + ti.begin, static_cast<uint64_t>(ti.byte_size()));
+}
+
 const std::byte* SafetensorsFile::mapping_begin() const { return mapping_->data(); }
 const std::byte* SafetensorsFile::mapping_end() const { return mapping_->data() + mapping_->size(); }
 
@@ -353,6 +358,7 @@ size_t TensorSource::owner(const std::string& name) const {
 
 const TensorInfo& TensorSource::info(const std::string& name) const { return files_[owner(name)].info(name); }
 at::Tensor TensorSource::tensor(const std::string& name) const { return files_[owner(name)].tensor(name); }
+void TensorSource::release(const std::string& name) const { files_[owner(name)].release(name); }
 const SafetensorsFile& TensorSource::file_of(const std::string& name) const { return files_[owner(name)]; }
 
 }  // namespace lmc

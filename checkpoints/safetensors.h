@@ -64,6 +64,10 @@ class SafetensorsFile {
   // The one exception is data not aligned to its element size (possible only in files from other
   // writers), which is copied so that vectorised kernels may assume alignment.
   at::Tensor tensor(const std::string& name) const;
+  // Drops the resident pages of `name` (MappedFile::release): for single passes over files larger than
+  // memory. Tensors viewing them stay valid and read the file's bytes again; writes made through them
+  // are lost.
+  void release(const std::string& name) const;
 
   // The mapping's address range, for callers (and tests) that need to know whether a tensor is a view.
   const std::byte* mapping_begin() const;
@@ -95,6 +99,7 @@ class TensorSource {
   bool contains(const std::string& name) const { return owner_.count(name) != 0; }
   const TensorInfo& info(const std::string& name) const;
   at::Tensor tensor(const std::string& name) const;
+  void release(const std::string& name) const;
   // The file holding `name`.
   const SafetensorsFile& file_of(const std::string& name) const;
   int64_t file_count() const { return static_cast<int64_t>(files_.size()); }

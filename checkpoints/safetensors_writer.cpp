@@ -142,6 +142,27 @@ void SafetensorsWriter::add(const std::string& name, const at::Tensor& tensor) {
   slot.written = true;
 }
 
+void SafetensorsWriter::add_rows(const std::string& name, int64_t first_row, const at::Tensor& rows) {
+  auto it = slots_.find(name);
+  if (it == slots_.end()) throw Error("writing " + path_.string() + ": tensor '" + name + "' is not in the planned tensors");
+  Slot& slot = it->second;
+  const std::string what = "writing " + path_.string() + ": tensor '" + name + "'";
+  if (slot.written) throw Error(what + " added twice");
+  if (slot.spec.shape.empty() || rows.dim() == 0) throw Error(what + " has no rows to write in pieces");
+  if (first_row != slot.rows_written) {
+    throw Error(what + ": rows must come in order, expected row " + std::to_string(slot.rows_written) + ", got " +
+                std::to_string(first_row));
+  }
+  TensorSpec piece = slot.spec;
+  piece.shape[0] = rows.size(0);
+  if (first_row + rows.size(0) > slot.spec.shape[0]) throw Error(what + ": rows past its " + std::to_string(slot.spec.shape[0]));
+  const at::Tensor data = check_against_spec(rows, piece, path_);
+  const auto row_bytes = static_cast<uint64_t>(piece.byte_size() / std::max<int64_t>(rows.size(0), 1));
+  file_->write_at(slot.offset + static_cast<uint64_t>(first_row) * row_bytes, data.data_ptr(), data.nbytes());
+  slot.rows_written += rows.size(0);
+  slot.written = slot.rows_written == slot.spec.shape[0];
+}
+
 std::vector<std::string> SafetensorsWriter::missing() const {
   std::vector<std::string> names;
   for (const auto& name : order_) {
@@ -206,10 +227,16 @@ ShardedWriter::ShardedWriter(fs::path dir, const std::vector<TensorSpec>& specs,
 
 ShardedWriter::~ShardedWriter() = default;
 
-void ShardedWriter::add(const std::string& name, const at::Tensor& tensor) {
+SafetensorsWriter& ShardedWriter::shard_of(const std::string& name) {
   auto it = shard_of_.find(name);
   if (it == shard_of_.end()) throw Error("writing " + dir_.string() + ": tensor '" + name + "' is not in the planned tensors");
-  shards_[it->second]->add(name, tensor);
+  return *shards_[it->second];
+}
+
+void ShardedWriter::add(const std::string& name, const at::Tensor& tensor) { shard_of(name).add(name, tensor); }
+
+void ShardedWriter::add_rows(const std::string& name, int64_t first_row, const at::Tensor& rows) {
+  shard_of(name).add_rows(name, first_row, rows);
 }
 
 std::vector<fs::path> ShardedWriter::finish() {

@@ -50,6 +50,9 @@ class SafetensorsWriter {
 
   // Writes `tensor` (any device, any strides) at its place; its dtype and shape must match the spec.
   void add(const std::string& name, const at::Tensor& tensor);
+  // Writes rows [first_row, first_row + rows.size(0)) of `name` (its first dimension), so a tensor larger
+  // than memory can be written in pieces. Pieces come in order, each starting where the last ended.
+  void add_rows(const std::string& name, int64_t first_row, const at::Tensor& rows);
   // Checks every tensor was added, then makes the file appear at `path`.
   void finish();
   // Planned tensors not added yet, in spec order.
@@ -62,6 +65,7 @@ class SafetensorsWriter {
   struct Slot {
     TensorSpec spec;
     uint64_t offset;  // absolute, in the file
+    int64_t rows_written = 0;  // add_rows() so far
     bool written = false;
   };
   std::filesystem::path path_;
@@ -90,12 +94,15 @@ class ShardedWriter {
   ShardedWriter& operator=(const ShardedWriter&) = delete;
 
   void add(const std::string& name, const at::Tensor& tensor);
+  void add_rows(const std::string& name, int64_t first_row, const at::Tensor& rows);
   // Checks every tensor was added, renames the shards into place, writes the index, and removes
   // model*.safetensors files and an index left in `dir` by an earlier checkpoint (transformers would
   // otherwise pick a stale model.safetensors over the new index). Returns the files written.
   std::vector<std::filesystem::path> finish();
 
  private:
+  SafetensorsWriter& shard_of(const std::string& name);
+
   std::filesystem::path dir_;
   std::vector<std::unique_ptr<SafetensorsWriter>> shards_;
   std::unordered_map<std::string, size_t> shard_of_;

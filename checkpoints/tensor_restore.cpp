@@ -1,4 +1,4 @@
-#include "train/tensor_restore.h"
+#include "checkpoints/tensor_restore.h"
 
 #include <set>
 
@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 
-namespace lmc::train {
+namespace lmc {
 namespace {
 
 std::string shape_text(at::IntArrayRef shape) {
@@ -54,4 +54,4 @@ void restore_tensors(const std::vector<std::pair<std::string, at::Tensor>>& targ
   }
 }
 
-}  // namespace lmc::train
+}  // namespace lmc

@@ -12,10 +12,10 @@
 
 #include "checkpoints/safetensors.h"
 
-namespace lmc::train {
+namespace lmc {
 
 // (stored name, live tensor) pairs; values are converted to each live tensor's dtype and device.
 void restore_tensors(const std::vector<std::pair<std::string, at::Tensor>>& targets, const TensorSource& source,
                      bool reject_unexpected);
 
-}  // namespace lmc::train
+}  // namespace lmc
