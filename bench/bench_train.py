@@ -1,20 +1,24 @@
 """Training throughput and MFU, lmc against the equivalent PyTorch Python loop, in one run.
 
-Usage: python bench/bench_train.py [--build build] [--threads 2] [--steps 12] [--rounds 2]
+Usage: [taskset -c CPUS] python bench/bench_train.py [--build build] [--threads 2] [--steps 12] [--rounds 2]
 
 Both sides train the same ~20M-parameter byte-level LLaMA from the same random start on the same text:
 full fine-tune, fp32, AdamW, batches of 4 chunks of 512 bytes (BOS + 512 byte tokens each), loss in bits
 per byte. lmc runs its real `lmc train` (recipe, HDF5 shards, logging) and reports per-step tokens/s in
-metrics.jsonl; the reference is transformers' LlamaForCausalLM with torch.optim.AdamW in a Python loop
-timed the same way (forward, loss, backward, optimizer step). The first steps (allocator warm-up) and the
-last (it runs a validation) are left out; each side's median step speed is taken, the better of
-`--rounds` alternating rounds (the machine may be shared). MFU is training FLOPs per second (6 N + 12 L H T
-per token, N the non-embedding parameters, PaLM's count) over the peak this CPU reaches in a large fp32
-matmul with the same threads, measured here too. Writes bench/results/train.json.
+metrics.jsonl; the reference is transformers' LlamaForCausalLM in a Python loop timed the same way
+(forward, loss, backward, optimizer step), once with torch.optim.AdamW's default (what a loop usually
+says) and once with fused=True (the kernel lmc calls), so the optimizer's share is visible. The first
+steps (allocator warm-up) and the last (it runs a validation) are left out; each side's median step
+speed is taken, the better of `--rounds` alternating rounds (the machine may be shared). MFU is training
+FLOPs per second (6 N + 12 L H T per token, N the non-embedding parameters, PaLM's count) over the peak
+this CPU reaches in a large fp32 matmul with the same threads, measured here too. Run under `taskset` to
+pin both sides (lmc inherits the affinity) to CPUs another job is not using; the CPUs and the load
+average are recorded with the numbers. Writes bench/results/train.json.
 """
 import argparse
 import json
 import math
+import os
 import platform
 import random
 import statistics
@@ -26,6 +30,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from transformers import LlamaConfig, LlamaForCausalLM
+
+from results_file import write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 ARCH = dict(vocab_size=258, hidden_size=512, intermediate_size=1376, num_hidden_layers=7, num_attention_heads=8,
@@ -53,7 +59,8 @@ def lmc_speed(build, work, text, threads, steps):
     recipe.write_text(
         f"model: {{architecture: {{{arch}}}, init_seed: 0}}\n"
         f"tokenizer: bytes\n"
-        f"data: {{inputs: ['{text}'], train_size: '0.9', val_size: '0.05', chunk_bytes: {CHUNK}, eval_chunks: 4}}\n"
+        f"data: {{inputs: ['{text}'], train_size: '0.9', val_size: '0.05', chunk_bytes: {CHUNK}, eval_chunks: 4,"
+        f" codec_chunks: 0}}\n"
         f"optimizer: {{lr: {LR}, weight_decay: 0.0}}\n"
         f"batch_size: {BATCH}\nmax_steps: {steps}\ncheckpoint_every: 0\nthreads: {threads}\n"
         f"output_dir: '{work / 'run'}'\n")
@@ -64,11 +71,11 @@ def lmc_speed(build, work, text, threads, steps):
     return statistics.median(speeds)
 
 
-def torch_speed(text, threads, steps):
+def torch_speed(text, threads, steps, fused):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = LlamaForCausalLM(LlamaConfig(**ARCH, tie_word_embeddings=False)).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.0, fused=fused)
     data = text.read_bytes()
     chunks = [data[i:i + CHUNK] for i in range(0, len(data) - CHUNK, CHUNK)]
     speeds = []
@@ -109,16 +116,19 @@ def main():
     p.add_argument("--rounds", type=int, default=2)
     args = p.parse_args()
 
+    cpus = sorted(os.sched_getaffinity(0))
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         text = work / "text.txt"
         make_text(text, 400_000)
-        lmc, ref, peaks = [], [], []
+        lmc, ref, ref_fused, peaks = [], [], [], []
         for _ in range(args.rounds):
             peaks.append(matmul_peak(args.threads))
             lmc.append(lmc_speed(args.build, work, text, args.threads, args.steps))
-            speed, model = torch_speed(text, args.threads, args.steps)
+            speed, model = torch_speed(text, args.threads, args.steps, fused=None)
             ref.append(speed)
+            ref_fused.append(torch_speed(text, args.threads, args.steps, fused=True)[0])
     parameters = sum(p.numel() for p in model.parameters())
     non_embedding = parameters - model.model.embed_tokens.weight.numel()
     flops_per_token = 6 * non_embedding + 12 * ARCH["num_hidden_layers"] * ARCH["hidden_size"] * CHUNK
@@ -130,16 +140,22 @@ def main():
         "tokens_per_step": BATCH * CHUNK, "steps": args.steps, "rounds": args.rounds,
         "lmc_tokens_per_second": round(best_lmc, 1), "pytorch_tokens_per_second": round(best_ref, 1),
         "ratio": round(best_lmc / best_ref, 3),
+        "pytorch_fused_adamw_tokens_per_second": round(max(ref_fused), 1),
+        "ratio_to_fused_adamw": round(best_lmc / max(ref_fused), 3),
+        "optimizers": {"lmc": "torch's fused AdamW kernel (at::_fused_adamw_)",
+                       "pytorch": "torch.optim.AdamW() default (per-op on CPU)",
+                       "pytorch_fused_adamw": "torch.optim.AdamW(fused=True)"},
         "lmc_rounds": [round(x, 1) for x in lmc], "pytorch_rounds": [round(x, 1) for x in ref],
+        "pytorch_fused_adamw_rounds": [round(x, 1) for x in ref_fused],
         "flops_per_token": flops_per_token, "measured_matmul_peak_gflops": round(peak / 1e9, 2),
         "lmc_mfu": round(best_lmc * flops_per_token / peak, 4), "pytorch_mfu": round(best_ref * flops_per_token / peak, 4),
         "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
-        "command": f"python bench/bench_train.py --threads {args.threads} --steps {args.steps} --rounds {args.rounds}",
+        "cpu_affinity": cpus, "cpus_online": os.cpu_count(),
+        "load_average_1min": {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)},
+        "command": (f"taskset -c {','.join(map(str, cpus))} " if len(cpus) < os.cpu_count() else "") +
+                   f"python bench/bench_train.py --threads {args.threads} --steps {args.steps} --rounds {args.rounds}",
     }
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "train.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result("train", result)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,12 @@ ShardReader& ShardReader::operator=(ShardReader&&) noexcept = default;
 
 const ShardInfo& ShardReader::info() const { return state_->info; }
 
+int64_t ShardReader::chunk_size(int64_t chunk) const {
+  const State& s = *state_;
+  s.check_chunk(chunk);
+  return s.chunk_offsets[static_cast<size_t>(chunk) + 1] - s.chunk_offsets[static_cast<size_t>(chunk)];
+}
+
 std::string ShardReader::chunk_bytes(int64_t chunk) const {
   const State& s = *state_;
   s.check_chunk(chunk);

@@ -39,6 +39,7 @@ class ShardReader {
   const ShardInfo& info() const;
 
   std::string chunk_bytes(int64_t chunk) const;
+  int64_t chunk_size(int64_t chunk) const;  // chunk_bytes(chunk).size(), from the offsets alone
   std::vector<TokenId> chunk_tokens(int64_t chunk) const;
   // Audio shards: the chunk's low bits, one 0/1 value per byte of chunk_bytes(chunk).
   std::vector<uint8_t> chunk_lsb_bits(int64_t chunk) const;

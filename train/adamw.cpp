@@ -1,10 +1,7 @@
 #include "train/adamw.h"
 
-#include <cmath>
-
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
-
 
 namespace lmc::train {
 
@@ -14,27 +11,26 @@ AdamW::AdamW(std::vector<std::pair<std::string, at::Tensor>> parameters, AdamWOp
     exp_avg_.push_back(at::zeros_like(p, at::MemoryFormat::Preserve));
     exp_avg_sq_.push_back(at::zeros_like(p, at::MemoryFormat::Preserve));
   }
+  if (!parameters_.empty()) step_count_ = at::zeros({}, parameters_.front().second.options().dtype(at::kFloat));
 }
 
 void AdamW::step(double lr) {
   at::NoGradGuard no_grad;
   ++steps_;
-  // PyTorch keeps the step in a float32 tensor and reads it back as a Python float.
-  const double step = static_cast<double>(static_cast<float>(steps_));
-  const double bias_correction1 = 1 - std::pow(options_.beta1, step);
-  const double bias_correction2 = 1 - std::pow(options_.beta2, step);
-  const double step_size = lr / bias_correction1;
-  const double bias_correction2_sqrt = std::pow(bias_correction2, 0.5);
+  std::vector<at::Tensor> params, grads, exp_avgs, exp_avg_sqs;
   for (size_t i = 0; i < parameters_.size(); ++i) {
-    at::Tensor& param = parameters_[i].second;
-    const at::Tensor& grad = param.grad();
+    const at::Tensor& grad = parameters_[i].second.grad();
     if (!grad.defined()) continue;
-    if (options_.weight_decay != 0) param.mul_(1 - lr * options_.weight_decay);
-    exp_avg_[i].lerp_(grad, 1 - options_.beta1);
-    exp_avg_sq_[i].mul_(options_.beta2).addcmul_(grad, grad, 1 - options_.beta2);
-    at::Tensor denom = (exp_avg_sq_[i].sqrt() / bias_correction2_sqrt).add_(options_.eps);
-    param.addcdiv_(exp_avg_[i], denom, -step_size);
+    params.push_back(parameters_[i].second);
+    grads.push_back(grad);
+    exp_avgs.push_back(exp_avg_[i]);
+    exp_avg_sqs.push_back(exp_avg_sq_[i]);
   }
+  if (params.empty()) return;
+  step_count_.fill_(static_cast<double>(steps_));
+  const std::vector<at::Tensor> steps(params.size(), step_count_);
+  at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, /*max_exp_avg_sqs=*/{}, steps, lr, options_.beta1,
+                    options_.beta2, options_.weight_decay, options_.eps, /*amsgrad=*/false, /*maximize=*/false);
 }
 
 void AdamW::zero_grad() {

@@ -1,7 +1,8 @@
-// AdamW exactly as torch.optim.AdamW computes it on CPU (the single-tensor path: decoupled weight decay
-// first, lerp for the first moment, addcmul for the second, bias corrections in double), so a loss curve
-// matches PyTorch's to rounding and a resumed run continues bit for bit. The state (moments and step) is
-// exposed by parameter name so checkpoints store it as plain tensors.
+// AdamW as torch.optim.AdamW(fused=True) computes it: PyTorch's own fused kernel, which reads each
+// parameter, its gradient and both moments once per step and allocates nothing (the default per-op path
+// makes eight passes and temporaries per tensor). Decoupled weight decay, bias corrections from the step
+// count held as a float32, as PyTorch keeps it. The state (moments and step) is exposed by parameter name
+// so checkpoints store it as plain tensors and a resumed run continues bit for bit.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +40,7 @@ class AdamW {
  private:
   std::vector<std::pair<std::string, at::Tensor>> parameters_;
   std::vector<at::Tensor> exp_avg_, exp_avg_sq_;
+  at::Tensor step_count_;  // float32 scalar on the parameters' device: the fused kernel reads the step from it
   AdamWOptions options_;
   int64_t steps_ = 0;
 };

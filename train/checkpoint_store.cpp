@@ -12,8 +12,8 @@
 #include "checkpoints/atomic_file.h"
 #include "checkpoints/safetensors.h"
 #include "checkpoints/safetensors_writer.h"
+#include "checkpoints/tensor_restore.h"
 #include "common/error.h"
-#include "train/tensor_restore.h"
 
 namespace lmc::train {
 namespace fs = std::filesystem;

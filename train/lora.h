@@ -1,7 +1,7 @@
 // LoRA on lmc's LLaMA, as PEFT applies it to a causal LM: an adapter on each decoder-layer projection whose
 // name is among the targets (q_proj, ..., down_proj), everything else frozen, so only adapter parameters
 // reach the optimizer. The adapter itself (A, B, scale, merge) lives in infer/linear.h; this file decides
-// where adapters go and which parameters train. Saving and loading adapters is train/peft_adapter.h.
+// where adapters go and which parameters train. Saving and loading adapters is checkpoints/peft_adapter.h.
 #pragma once
 
 #include <string>

@@ -7,9 +7,9 @@
 #include "checkpoints/model_dir.h"
 #include "checkpoints/safetensors.h"
 #include "checkpoints/safetensors_writer.h"
+#include "checkpoints/tensor_restore.h"
 #include "common/error.h"
 #include "infer/tokenizers/load.h"
-#include "train/tensor_restore.h"
 
 namespace lmc::train {
 namespace fs = std::filesystem;
@@ -21,14 +21,15 @@ constexpr uint64_t kMaxShardBytes = uint64_t{5} << 30;  // transformers' default
 const char* const kTokenizerFiles[] = {"tokenizer.json", "tokenizer.model", "tokenizer_config.json",
                                        "special_tokens_map.json"};
 
-std::unique_ptr<Tokenizer> recipe_tokenizer(const Recipe& recipe, fs::path& source) {
+}  // namespace
+
+std::unique_ptr<Tokenizer> recipe_tokenizer(const Recipe& recipe, fs::path* source) {
   const std::string& name = recipe.tokenizer;
   if (name == "bytes") return make_byte_tokenizer();
-  source = name.empty() ? fs::path(recipe.model.path) : fs::path(name);
-  return with_context("loading the tokenizer", [&] { return load_tokenizer(source); });
+  const fs::path path = name.empty() ? fs::path(recipe.model.path) : fs::path(name);
+  if (source) *source = path;
+  return with_context("loading the tokenizer", [&] { return load_tokenizer(path); });
 }
-
-}  // namespace
 
 LlamaConfig recipe_model_config(const Recipe& recipe) {
   if (recipe.model.from_scratch()) return LlamaConfig::from_json(recipe.model.architecture);
@@ -37,7 +38,7 @@ LlamaConfig recipe_model_config(const Recipe& recipe) {
 
 TrainModel build_train_model(const Recipe& recipe, const at::Device& device) {
   TrainModel out;
-  out.tokenizer = recipe_tokenizer(recipe, out.tokenizer_path);
+  out.tokenizer = recipe_tokenizer(recipe, &out.tokenizer_path);
   if (recipe.model.from_scratch()) {
     LlamaConfig config = LlamaConfig::from_json(recipe.model.architecture);
     out.model = LlamaForCausalLM(config, at::TensorOptions().dtype(at::kFloat).device(device));

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "checkpoints/peft_adapter.h"
 #include "infer/llama.h"
 #include "infer/tokenizers/tokenizer.h"
 #include "train/lora.h"
-#include "train/peft_adapter.h"
 #include "train/recipe.h"
 
 namespace lmc::train {
@@ -32,6 +32,10 @@ struct TrainModel {
   // What save_weights wrote, back into this model; throws lmc::Error on any mismatch.
   void load_weights(const std::filesystem::path& dir);
 };
+
+// The recipe's tokenizer: `bytes`, the file or directory it names, or the model directory's. `source`,
+// if given, receives where it was read from (left alone for the byte tokenizer).
+std::unique_ptr<Tokenizer> recipe_tokenizer(const Recipe& recipe, std::filesystem::path* source = nullptr);
 
 // The architecture a recipe trains, read from config.json or the recipe alone (no weights loaded).
 LlamaConfig recipe_model_config(const Recipe& recipe);

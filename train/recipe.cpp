@@ -84,6 +84,7 @@ void read_data(ConfigMap data, Recipe& r) {
   data.get("chunk_bytes", d.chunk_bytes, positive());
   data.get("shuffle", d.shuffle);
   data.get("eval_chunks", d.eval_chunks, non_negative());
+  data.get("codec_chunks", d.codec_chunks, non_negative());
   data.finish();
   if (d.inputs.empty() == d.shards.empty()) {
     data.errors().add("data", "give exactly one of 'inputs' (raw files, prepared on the fly) or 'shards' "
@@ -222,7 +223,8 @@ nlohmann::json Recipe::to_json() const {
        {{"inputs", data.inputs}, {"shards", data.shards}, {"modality", data.modality},
         {"train_size", data.train_size}, {"val_size", data.val_size},
         {"split_seed", data.split_seed ? nlohmann::json(*data.split_seed) : nlohmann::json(nullptr)},
-        {"chunk_bytes", data.chunk_bytes}, {"shuffle", data.shuffle}, {"eval_chunks", data.eval_chunks}}},
+        {"chunk_bytes", data.chunk_bytes}, {"shuffle", data.shuffle}, {"eval_chunks", data.eval_chunks},
+        {"codec_chunks", data.codec_chunks}}},
       {"optimizer",
        {{"name", "adamw"}, {"lr", optimizer.lr}, {"betas", {optimizer.beta1, optimizer.beta2}}, {"eps", optimizer.eps},
         {"weight_decay", optimizer.weight_decay}}},

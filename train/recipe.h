@@ -37,6 +37,7 @@ struct DataRecipe {
   int64_t chunk_bytes = 2048;       // raw inputs: the sequence length, in bytes (each chunk starts at BOS)
   bool shuffle = true;              // a new seeded order every epoch; false: shard order
   int64_t eval_chunks = 0;          // validation chunks scored per evaluation (0: all)
+  int64_t codec_chunks = 8;         // of those, coded with the real codec at each evaluation (0: none)
 };
 
 struct LoraRecipe {

@@ -36,31 +36,42 @@ std::optional<nlohmann::json> read_spec(const fs::path& path) {
 
 }  // namespace
 
+fs::path recipe_data_dir(const Recipe& recipe) { return fs::path(recipe.output_dir) / "data"; }
+
+data::PrepareResult prepare_recipe_data(const Recipe& recipe, const Tokenizer& tokenizer, const fs::path& out,
+                                        const data::PrepareProgressFn& progress) {
+  const DataRecipe& d = recipe.data;
+  if (d.inputs.empty()) {
+    throw Error("the recipe's data names shards (" + d.shards + "), prepared already; give data.inputs to prepare");
+  }
+  return with_context("preparing data.inputs into " + out.string(), [&] {
+    data::PrepareOptions options;
+    options.inputs = d.inputs;
+    options.modality = data::parse_modality(d.modality);
+    options.train_size = data::parse_split_size(d.train_size);
+    options.val_size = data::parse_split_size(d.val_size);
+    options.chunk_bytes = static_cast<uint64_t>(d.chunk_bytes);
+    if (d.split_seed) options.seed = static_cast<uint64_t>(*d.split_seed);
+    options.out = out;
+    const bool own_dir = fs::weakly_canonical(out) == fs::weakly_canonical(recipe_data_dir(recipe));
+    const fs::path spec_file = fs::path(recipe.output_dir) / "data_spec.json";
+    if (own_dir) fs::remove(spec_file);
+    data::PrepareResult result = data::prepare(options, tokenizer, progress);
+    if (own_dir) write_file_atomically(spec_file, preparation_spec(d, tokenizer).dump(2) + "\n");
+    return result;
+  });
+}
+
 fs::path resolve_shards(const Recipe& recipe, const Tokenizer& tokenizer, ProcessGroup& group, bool resuming) {
   if (!recipe.data.shards.empty()) return recipe.data.shards;
-  const fs::path out = fs::path(recipe.output_dir) / "data";
-  const fs::path spec_file = fs::path(recipe.output_dir) / "data_spec.json";
+  const fs::path out = recipe_data_dir(recipe);
   const nlohmann::json spec = preparation_spec(recipe.data, tokenizer);
-  const bool reusable = fs::exists(out / "train.h5") && read_spec(spec_file) == spec;
+  const bool reusable = fs::exists(out / "train.h5") && read_spec(fs::path(recipe.output_dir) / "data_spec.json") == spec;
   if (!reusable && resuming) {
     throw Error("the recipe's data (inputs, sizes, split_seed, chunk_bytes or tokenizer) differs from the data " +
                 out.string() + " was prepared from; resuming would train on other chunks");
   }
-  if (!reusable && group.is_main()) {
-    with_context("preparing data.inputs into " + out.string(), [&] {
-      data::PrepareOptions options;
-      options.inputs = recipe.data.inputs;
-      options.modality = data::parse_modality(recipe.data.modality);
-      options.train_size = data::parse_split_size(recipe.data.train_size);
-      options.val_size = data::parse_split_size(recipe.data.val_size);
-      options.chunk_bytes = static_cast<uint64_t>(recipe.data.chunk_bytes);
-      if (recipe.data.split_seed) options.seed = static_cast<uint64_t>(*recipe.data.split_seed);
-      options.out = out;
-      fs::remove(spec_file);
-      data::prepare(options, tokenizer);
-      write_file_atomically(spec_file, spec.dump(2) + "\n");
-    });
-  }
+  if (!reusable && group.is_main()) prepare_recipe_data(recipe, tokenizer, out);
   group.barrier();
   return out;
 }
@@ -90,7 +101,7 @@ TrainData::TrainData(const fs::path& shard_dir, const Tokenizer& tokenizer, Batc
 Chunk TrainData::read(const data::ShardReader& reader, int64_t index) const {
   Chunk chunk;
   chunk.tokens = reader.chunk_tokens(index);
-  chunk.bytes = static_cast<int64_t>(reader.chunk_bytes(index).size());
+  chunk.bytes = reader.chunk_size(index);
   return chunk;
 }
 

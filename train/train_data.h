@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "data/prepare.h"
 #include "data/shard_reader.h"
 #include "infer/tokenizers/tokenizer.h"
 #include "train/recipe.h"
@@ -22,6 +23,16 @@ struct Chunk {
   std::vector<TokenId> tokens;  // BOS excluded
   int64_t bytes = 0;
 };
+
+// OUTPUT_DIR/data: where a run prepares its data.inputs, and finds them when they were prepared before.
+std::filesystem::path recipe_data_dir(const Recipe& recipe);
+
+// Prepares data.inputs into `out` with the recipe's modality, split sizes, split_seed and chunk_bytes, by
+// the library call `lmc prepare` makes. Into recipe_data_dir() it also records what the shards were made
+// from (OUTPUT_DIR/data_spec.json), so a run of the same recipe uses them instead of preparing again.
+// Throws lmc::Error if the recipe names data.shards instead of inputs.
+data::PrepareResult prepare_recipe_data(const Recipe& recipe, const Tokenizer& tokenizer,
+                                        const std::filesystem::path& out, const data::PrepareProgressFn& progress = {});
 
 // The shard directory of a recipe: data.shards, or OUTPUT_DIR/data prepared from data.inputs (by rank 0,
 // the others wait). Prepared data is reused only if made from the same inputs, sizes, seed, chunk size

@@ -17,6 +17,7 @@
 #include "data/shuffle.h"
 #include "infer/scoring.h"
 #include "train/adamw.h"
+#include "train/autocast.h"
 #include "train/checkpoint_store.h"
 #include "train/distributed.h"
 #include "train/model_setup.h"
@@ -133,7 +134,11 @@ double Trainer::validate(nlohmann::ordered_json& record) {
   record["val_bpb"] = val_bpb;
   if (options_.validation_hook && group_.is_main()) {
     at::NoGradGuard no_grad;
-    for (const auto& [key, value] : options_.validation_hook(model_.model, *model_.tokenizer, chunks, val_bpb)) {
+    // As the saved weights would run: a full fine-tune (saved in fp32) in fp32; adapters over a bf16 base,
+    // which only runs under autocast, with the run's autocast.
+    const bool bf16_base = recipe_.lora && recipe_.dtype == "bf16";
+    AutocastGuard autocast(device_.type(), bf16_base ? forward_options().autocast : std::nullopt);
+    for (const auto& [key, value] : options_.validation_hook(model_.model, *model_.tokenizer, chunks)) {
       record[key] = value;
     }
   }
@@ -161,11 +166,11 @@ void Trainer::train_step(int64_t step, nlohmann::ordered_json& record) {
   // The loss is bits per byte of the whole step (all micro-batches, all ranks), so every micro-batch's
   // bits are divided by the step's total bytes and the ranks' gradients simply add up.
   const double step_bytes = group_.all_reduce_sum(local_bytes);
-  double local_bits = 0;
+  std::vector<at::Tensor> micro_bits;  // read back once, after the optimizer step
   for (const auto& batch : batches) {
     at::Tensor bits = batch_bits(model_.model, batch, forward_options());
     (bits / step_bytes).backward();
-    local_bits += bits.item<double>();
+    micro_bits.push_back(bits.detach());
   }
   std::vector<at::Tensor> grads;
   for (const auto& [name, p] : optimizer_->parameters()) {
@@ -173,23 +178,20 @@ void Trainer::train_step(int64_t step, nlohmann::ordered_json& record) {
     grads.push_back(p.grad());
   }
   group_.all_reduce_sum(grads);
-  double squares = 0;
-  for (const auto& g : grads) {
-    const double norm = g.norm().item<double>();
-    squares += norm * norm;
-  }
+  // One reduction and one read-back for all gradients: on a GPU every item() waits for the device.
+  const double grad_norm = at::stack(at::_foreach_norm(grads, 2)).norm().item<double>();
   const double lr = schedule_.lr_at(step);
   optimizer_->step(lr);
   optimizer_->zero_grad();
 
-  const double step_bits = group_.all_reduce_sum(local_bits);
+  const double step_bits = group_.all_reduce_sum(at::stack(micro_bits).to(at::kDouble).sum().item<double>());
   const double step_tokens = group_.all_reduce_sum(local_tokens);
   state_.step = step;
   state_.tokens += static_cast<int64_t>(step_tokens);
   state_.bytes += static_cast<int64_t>(step_bytes);
   record["loss_bpb"] = step_bits / step_bytes;
   record["lr"] = lr;
-  record["grad_norm"] = std::sqrt(squares);
+  record["grad_norm"] = grad_norm;
   record["tokens"] = state_.tokens;
   record["step_tokens"] = static_cast<int64_t>(step_tokens);
 }

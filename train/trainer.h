@@ -18,12 +18,12 @@
 
 namespace lmc::train {
 
-// Runs at every validation on rank 0 with the model (eval mode, no grad), the validation chunks scored
-// there (a chunk's bytes are tokenizer.decode(chunk.tokens): tokenizers are lossless) and their
-// cross-entropy in bits per byte; returns extra metrics for that step's record. This is where coded bits
-// per byte through the real codec, and its gap to the cross-entropy, plug in.
+// Runs at every validation on rank 0 with the model (eval mode, no grad) and the validation chunks scored
+// there (a chunk's bytes are tokenizer.decode(chunk.tokens): tokenizers are lossless); returns extra
+// metrics for that step's record. apps/cmd_train.cpp plugs the codec in here (coded bits per byte and
+// their gap to the cross-entropy): train/ itself does not depend on codec/.
 using ValidationHook = std::function<std::vector<std::pair<std::string, double>>(
-    LlamaForCausalLM& model, const Tokenizer& tokenizer, const std::vector<Chunk>& chunks, double val_bpb)>;
+    LlamaForCausalLM& model, const Tokenizer& tokenizer, const std::vector<Chunk>& chunks)>;
 
 struct TrainOptions {
   bool resume = false;               // continue from OUTPUT_DIR's latest step_N

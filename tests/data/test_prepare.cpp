@@ -137,6 +137,7 @@ TEST_F(DataPrepare, ReaderServesChunksTokensAndWindows) {
   for (int64_t c = 0; c < info.chunks; ++c) {
     std::string chunk = reader.chunk_bytes(c);
     ASSERT_LE(chunk.size(), 64u);
+    ASSERT_EQ(reader.chunk_size(c), static_cast<int64_t>(chunk.size())) << "chunk " << c;
     auto ids = reader.chunk_tokens(c);
     ASSERT_EQ(ids, tokenizer_.encode(chunk)) << "chunk " << c;
     stream.insert(stream.end(), ids.begin(), ids.end());
@@ -153,6 +154,7 @@ TEST_F(DataPrepare, ReaderServesChunksTokensAndWindows) {
   EXPECT_EQ(reader.document_name(reader.chunk_document(0)), corpus_ + "/archive.tar:docs/a.txt");
   EXPECT_EQ(reader.document_name(reader.chunk_document(info.chunks - 1)), corpus_ + "/books/two.txt");
   EXPECT_THROW(reader.chunk_bytes(info.chunks), Error);
+  EXPECT_THROW(reader.chunk_size(info.chunks), Error);
   EXPECT_THROW(reader.window(reader.num_windows(length), length), Error);
   EXPECT_THROW(reader.chunk_lsb_bits(0), Error);
 }

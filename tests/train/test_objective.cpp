@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
+#include "checkpoints/peft_adapter.h"
 #include "common/error.h"
 #include "infer/scoring.h"
 #include "infer/tokenizers/byte_tokenizer.h"
@@ -14,7 +15,6 @@
 #include "test_util.h"
 #include "train/lora.h"
 #include "train/objective.h"
-#include "train/peft_adapter.h"
 #include "train/recipe.h"
 #include "train_test_util.h"
 

@@ -2,10 +2,10 @@
 // EventAccumulator (the Python package) reading back every scalar at its step.
 #include <gtest/gtest.h>
 
-
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
+#include "train_test_util.h"
 #include "train/tensorboard.h"
 
 namespace lmc::train {
@@ -29,22 +29,14 @@ TEST(TensorBoard, EventAccumulatorReadsTheScalars) {
     for (int step = 1; step <= 5; ++step) writer.add_scalars(step, {{"loss_bpb", 1.0 / step}, {"lr", step * 1e-3}});
     writer.add_scalars(5, {{"val_bpb", 2.5}});
   }
-  const std::string script =
-      "import json, sys\n"
-      "from tensorboard.backend.event_processing.event_accumulator import EventAccumulator\n"
-      "acc = EventAccumulator(sys.argv[1]); acc.Reload()\n"
-      "print(json.dumps({t: [[e.step, e.value] for e in acc.Scalars(t)] for t in acc.Tags()['scalars']}))\n";
-  testing::write_file(dir / "read.py", script);
-  auto result = testing::run_command(python + " " + (dir / "read.py").string() + " " + (dir / "tb").string());
-  ASSERT_EQ(result.exit_code, 0) << result.err;
-  auto scalars = nlohmann::json::parse(result.out);
-  ASSERT_EQ(scalars["loss_bpb"].size(), 5u) << result.out;
+  const auto scalars = testing::tensorboard_scalars(dir / "tb");
+  ASSERT_EQ(scalars["loss_bpb"].size(), 5u) << scalars.dump();
   for (int step = 1; step <= 5; ++step) {
     EXPECT_EQ(scalars["loss_bpb"][step - 1][0].get<int>(), step);
     EXPECT_FLOAT_EQ(scalars["loss_bpb"][step - 1][1].get<float>(), 1.0f / step);
     EXPECT_FLOAT_EQ(scalars["lr"][step - 1][1].get<float>(), static_cast<float>(step * 1e-3));
   }
-  ASSERT_EQ(scalars["val_bpb"].size(), 2u) << result.out;
+  ASSERT_EQ(scalars["val_bpb"].size(), 2u) << scalars.dump();
   EXPECT_EQ(scalars["val_bpb"][1][0].get<int>(), 5);
   EXPECT_FLOAT_EQ(scalars["val_bpb"][1][1].get<float>(), 2.5f);
 }

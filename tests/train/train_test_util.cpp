@@ -1,5 +1,7 @@
 #include "train_test_util.h"
 
+#include <gtest/gtest.h>
+
 #include "test_util.h"
 
 #include <fcntl.h>
@@ -70,6 +72,21 @@ std::vector<double> losses_of(const std::vector<nlohmann::json>& records) {
     if (r.contains("loss_bpb")) losses.push_back(r["loss_bpb"].get<double>());
   }
   return losses;
+}
+
+nlohmann::json tensorboard_scalars(const fs::path& log_dir) {
+  const std::string python = setting("LMC_PYTHON");
+  const std::string script =
+      "import json, sys\n"
+      "from tensorboard.backend.event_processing.event_accumulator import EventAccumulator\n"
+      "acc = EventAccumulator(sys.argv[1]); acc.Reload()\n"
+      "print(json.dumps({t: [[e.step, e.value] for e in acc.Scalars(t)] for t in acc.Tags()['scalars']}))\n";
+  TempDir dir;
+  write_file(dir / "read_scalars.py", script);
+  auto result = run_command(python + " " + (dir / "read_scalars.py").string() + " " + log_dir.string());
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  if (result.exit_code != 0) return nlohmann::json::object();
+  return nlohmann::json::parse(result.out);
 }
 
 Child spawn_lmc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,

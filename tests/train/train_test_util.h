@@ -26,6 +26,10 @@ std::vector<nlohmann::json> read_metrics(const std::filesystem::path& output_dir
 // The "loss_bpb" of each record that has one.
 std::vector<double> losses_of(const std::vector<nlohmann::json>& records);
 
+// Every scalar under a TensorBoard log directory as tensorboard's own EventAccumulator (Python, LMC_PYTHON)
+// reads it: {"tag": [[step, value], ...]}. Fails the test if the reader cannot run.
+nlohmann::json tensorboard_scalars(const std::filesystem::path& log_dir);
+
 // `lmc ARGS...` started in the background with `env` added to this process's environment; output goes
 // to files in `log_dir`.
 struct Child {
