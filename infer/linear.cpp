@@ -7,6 +7,7 @@
 #include <torch/nn/module.h>
 
 #include "common/error.h"
+#include "infer/row_linear.h"
 
 namespace lmc {
 
@@ -29,7 +30,7 @@ LinearImpl::LinearImpl(int64_t in_features, int64_t out_features, bool with_bias
 }
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
-  auto y = at::linear(x, weight, bias);
+  auto y = dense(x, weight, bias);
   if (!lora_ || merged_) return y;
   auto h = lora_->dropout > 0 ? at::dropout(x, lora_->dropout, is_training()) : x;
   return y + at::linear(at::linear(h, lora_A), lora_B) * lora_->scale();

@@ -1,5 +1,7 @@
 #include "infer/llama.h"
 
+#include "infer/row_linear.h"
+
 #include <ATen/ATen.h>
 #include <torch/nn/init.h>
 
@@ -101,7 +103,7 @@ torch::Tensor LlamaForCausalLMImpl::hidden_states(const torch::Tensor& input_ids
 }
 
 torch::Tensor LlamaForCausalLMImpl::logits(const torch::Tensor& hidden) {
-  return lm_head ? lm_head(hidden) : at::linear(hidden, model->embed_tokens->weight);
+  return lm_head ? lm_head(hidden) : dense(hidden, model->embed_tokens->weight);
 }
 
 torch::Tensor LlamaForCausalLMImpl::forward(const torch::Tensor& input_ids) { return logits(hidden_states(input_ids)); }
