@@ -73,6 +73,29 @@ TEST(CliCodec, OneAndTwoThreadsAndBatchesRoundTrip) {
   }
 }
 
+// 20 MB through the whole pipeline: 78,125 chunks in groups of 4096 streams (about 2.5 minutes on one core). The model is the smallest
+// the step kernels take, so the test measures the codec's bookkeeping, not a model's arithmetic.
+TEST(CliCodec, TwentyMegabytesRoundTripBitExact) {
+  std::string big;
+  big.reserve(20'000'000);
+  std::mt19937 rng(20);
+  while (big.size() < 20'000'000) {
+    big += "Section " + std::to_string(rng() % 1000) + ": the cat sat on the mat.\n";
+    if (rng() % 64 == 0) big += random_bytes(rng() % 3000, static_cast<uint32_t>(big.size()));
+  }
+  big.resize(20'000'000);
+  testing::TempDir tmp;
+  write_file(tmp / "big", big);
+  const std::string model = " --model " + (golden_dir("cli_models") / "micro_bytes_model").string() + " ";
+  auto c = run_lmc("compress -k --json --threads 1 --batch 4096 --chunk-bytes 256" + model + "-o " +
+                   (tmp / "big.lmc").string() + " " + (tmp / "big").string());
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(json::parse(c.out)["chunks"], 20'000'000 / 256);
+  auto d = run_lmc("decompress" + model + "-o " + (tmp / "back").string() + " " + (tmp / "big.lmc").string());
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_TRUE(read_file(tmp / "back") == big) << "the 20 MB round trip differs";
+}
+
 TEST(CliCodec, CodedSizeIsCrossEntropyPlusSmallOverhead) {
   std::string text;
   for (int i = 0; i < 400; ++i) text += "line " + std::to_string(i * 7919 % 1000) + ": the cat sat on the mat.\n";

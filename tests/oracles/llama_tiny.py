@@ -6,7 +6,8 @@ Writes, for each tiny random configuration, a Hugging Face model directory saved
 (one file, or sharded) and golden.safetensors holding the input ids, the fp32 logits from transformers,
 and bf16 logits from transformers for the same weights. lmc's tests load the directories with their own
 code and compare. Also writes `bytes_model/`, a byte-tokenizer model, with `eval_golden.json`: the
-cross-entropy (bits) transformers gives each 2048-byte chunk of a sample text, BOS first.
+cross-entropy (bits) transformers gives each 2048-byte chunk of a sample text, BOS first, and
+`micro_bytes_model/`, a one-layer byte model small enough to code tens of megabytes in a test.
 """
 import json
 import math
@@ -71,21 +72,27 @@ def build(name, spec, out: Path, generator):
     assert torch.allclose(legacy, fp32, atol=1e-6), f"{name}: transformers reads the legacy rope layout differently"
 
 
-def build_bytes_model(out: Path, generator):
-    """A byte-tokenizer model (ids 0..255 = bytes, 256 BOS, 257 EOS) and transformers' bits per chunk."""
-    config = LlamaConfig(vocab_size=258, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, bos_token_id=256, eos_token_id=257,
-                         tie_word_embeddings=False)
-    torch.manual_seed(7)
+def save_byte_model(config, seed, generator, scale, model_dir):
+    """A random model with lmc's byte tokenizer (ids 0..255 = bytes, 256 BOS, 257 EOS), saved to model_dir."""
+    torch.manual_seed(seed)
     model = LlamaForCausalLM(config).eval()
     with torch.no_grad():
         for p in model.parameters():
-            p.add_(torch.randn(p.shape, generator=generator) * 0.1)
-    model_dir = out / "bytes_model"
+            p.add_(torch.randn(p.shape, generator=generator) * scale)
     model.save_pretrained(model_dir)
     cfg = json.loads((model_dir / "config.json").read_text())
     cfg["lmc_tokenizer"] = "bytes"
     (model_dir / "config.json").write_text(json.dumps(cfg, indent=2))
+    return model
+
+
+def build_bytes_model(out: Path, generator):
+    """A byte-tokenizer model and transformers' bits per chunk."""
+    config = LlamaConfig(vocab_size=258, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, bos_token_id=256, eos_token_id=257,
+                         tie_word_embeddings=False)
+    model_dir = out / "bytes_model"
+    model = save_byte_model(config, 7, generator, 0.1, model_dir)
 
     sample = ("The quick brown fox jumps over the lazy dog.\r\n" * 30 + "caf\u00e9 \u2603 \x00\xff").encode("utf-8")
     sample += bytes(range(256))
@@ -105,6 +112,14 @@ def build_bytes_model(out: Path, generator):
          "bits_per_byte": total_bits / len(sample), "chunks": chunks}, indent=2))
 
 
+def build_micro_bytes_model(out: Path, generator):
+    """The smallest byte model the step kernels take (head_dim 8), for round trips of tens of megabytes."""
+    config = LlamaConfig(vocab_size=258, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=1, bos_token_id=256, eos_token_id=257,
+                         tie_word_embeddings=True)
+    save_byte_model(config, 11, generator, 0.3, out / "micro_bytes_model")
+
+
 def main():
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
@@ -112,6 +127,7 @@ def main():
     for name, spec in CONFIGS.items():
         build(name, spec, out, generator)
     build_bytes_model(out, generator)
+    build_micro_bytes_model(out, generator)
 
 
 if __name__ == "__main__":
