@@ -260,6 +260,10 @@ ArchiveReader::ArchiveReader(std::istream& in) : in_(in) {
     throw Error("archive format version " + str(version) + " is newer than this lmc (" +
                 str(kArchiveFormatVersion) + "): upgrade lmc to read it");
   }
+  if (version < kArchiveFormatVersion) {
+    throw Error("archive format version " + str(version) + " was written by an older lmc whose model arithmetic this one (" +
+                str(kArchiveFormatVersion) + ") does not repeat: decompress it with that lmc");
+  }
   const std::string where = "the header";
   header_.mode = static_cast<ArchiveMode>(input.u8(where));
   uint8_t flags = input.u8(where);

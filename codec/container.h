@@ -42,7 +42,9 @@ struct XXH64_state_s;
 
 namespace lmc {
 
-inline constexpr uint8_t kArchiveFormatVersion = 1;
+// 2: the coder's steps run lmc's own fixed-order kernels (infer/row_linear.h), so version 1's
+// frequencies cannot be rebuilt: an older archive is refused by name instead of failing its checksum.
+inline constexpr uint8_t kArchiveFormatVersion = 2;
 inline constexpr size_t kMaxSideBlobs = 16;
 
 enum class ArchiveMode : uint8_t { kText = 0, kBytes = 1, kAudio = 2 };

@@ -185,6 +185,12 @@ TEST_F(BadArchive, NewerFormatVersion) {
   expect_refused(newer, "newer than this lmc");
 }
 
+TEST_F(BadArchive, OlderFormatVersion) {
+  std::string older = archive_;
+  older[3] = static_cast<char>(older[3] - 1);
+  expect_refused(older, "written by an older lmc");
+}
+
 TEST_F(BadArchive, WrongModel) {
   // The same weights under a different config are a different model: the fingerprint covers both.
   fs::copy(golden_dir("cli_models") / "bytes_model", tmp_ / "other_model", fs::copy_options::recursive);
@@ -208,7 +214,9 @@ TEST_F(BadArchive, RandomMutationsNeverCrash) {
     write_file(tmp_ / "m.lmc", mutated);
     auto r = run_lmc("decompress -o " + (tmp_ / "m.out").string() + model_flag() + (tmp_ / "m.lmc").string());
     EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << "crashed with " << r.exit_code << ": " << r.err;
-    if (r.exit_code == 0) EXPECT_EQ(read_file(tmp_ / "m.out"), read_file(tmp_ / "in")) << "a mutation decoded to other bytes";
+    if (r.exit_code == 0) {
+      EXPECT_EQ(read_file(tmp_ / "m.out"), read_file(tmp_ / "in")) << "a mutation decoded to other bytes";
+    }
     fs::remove(tmp_ / "m.out");
   }
 }
@@ -272,15 +280,20 @@ TEST(CliCodecShared, RealFilesOfEveryKindRoundTrip) {
       *shared / "text/legal/us_laws/113publ44-uslm.xml", *shared / "text/medical/9_CDC_QA.tar",
       *shared / "text/medical/pubmedqa/ori_pqal.json"};
   for (const auto& path : texts) {
-    SCOPED_TRACE(path.string());
-    round_trip(read_file(path).substr(0, 20000));
+    for (const char* threads : {"--threads 1", "--threads 2"}) {
+      SCOPED_TRACE(path.string() + " " + threads);
+      round_trip(read_file(path).substr(0, 20000), threads);
+    }
   }
   // LibriSpeech FLAC decoded by the reference `flac` tool into a WAV (first half second).
   testing::TempDir tmp;
   auto decoded = testing::run_command("flac -s -d --until=0:00.5 -o " + (tmp / "a.wav").string() + " " +
                                       (*shared / "audio/librispeech_test/1688-142285-0000.flac").string());
   ASSERT_EQ(decoded.exit_code, 0) << decoded.err;
-  EXPECT_EQ(round_trip(read_file(tmp / "a.wav"))["mode"], "audio");
+  for (const char* threads : {"--threads 1", "--threads 2"}) {
+    SCOPED_TRACE(threads);
+    EXPECT_EQ(round_trip(read_file(tmp / "a.wav"), threads)["mode"], "audio");
+  }
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ struct Layout {
 
 // Header fields in layout order; tests change one at a time.
 struct HeaderFields {
-  uint8_t version = 1, mode = 0, flags = 1;
+  uint8_t version = 2, mode = 0, flags = 1;
   uint64_t original_size = 12;
   uint64_t fingerprint = 0x1122334455667788ULL;
   uint8_t dtype = 1;
@@ -193,7 +193,11 @@ TEST(Container, RejectsWhatIsNotAnArchive) {
   EXPECT_EQ(parse_error(reference_bytes(h).bytes), "not an lmc archive (format version 0)");
   h.version = 3;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes),
-            "archive format version 3 is newer than this lmc (1): upgrade lmc to read it");
+            "archive format version 3 is newer than this lmc (2): upgrade lmc to read it");
+  h.version = 1;
+  EXPECT_EQ(parse_error(reference_bytes(h).bytes),
+            "archive format version 1 was written by an older lmc whose model arithmetic this one (2) does not "
+            "repeat: decompress it with that lmc");
 }
 
 TEST(Container, RejectsBadHeaderFields) {
@@ -223,13 +227,13 @@ TEST(Container, RejectsBadHeaderFields) {
 }
 
 TEST(Container, RejectsMalformedNumbers) {
-  Layout overflow = Layout().text("LMC").u8(1).u8(0).u8(1);
+  Layout overflow = Layout().text("LMC").u8(2).u8(0).u8(1);
   for (int i = 0; i < 9; ++i) overflow.u8(0xFF);
   overflow.u8(0x02);  // a tenth byte above 1: more than 64 bits
   EXPECT_EQ(parse_error(overflow.bytes), "archive corrupt: malformed number in the header");
-  Layout overlong = Layout().text("LMC").u8(1).u8(0).u8(1).u8(0x85).u8(0x00);  // 5 in two bytes
+  Layout overlong = Layout().text("LMC").u8(2).u8(0).u8(1).u8(0x85).u8(0x00);  // 5 in two bytes
   EXPECT_EQ(parse_error(overlong.bytes), "archive corrupt: malformed number in the header");
-  Layout max = Layout().text("LMC").u8(1).u8(0).u8(1).varint(UINT64_MAX);
+  Layout max = Layout().text("LMC").u8(2).u8(0).u8(1).varint(UINT64_MAX);
   EXPECT_EQ(parse_error(max.bytes), "archive truncated in the header");  // parsed the maximum, then ran out
 }
 
