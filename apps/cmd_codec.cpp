@@ -142,6 +142,7 @@ void print_stats(const CodecStats& s, bool as_json, bool compressing) {
                       {"bytes_in", s.bytes_in},
                       {"bytes_out", s.bytes_out},
                       {"chunks", s.chunks},
+                      {"stored_chunks", s.stored_chunks},
                       {"tokens", s.tokens},
                       {"seconds", s.seconds},
                       {"kb_per_second", s.seconds > 0 ? in / 1000.0 / s.seconds : 0.0}};

@@ -40,6 +40,7 @@ struct CodecStats {
   uint64_t bytes_in = 0;     // original bytes
   uint64_t bytes_out = 0;    // archive bytes
   uint64_t chunks = 0;
+  uint64_t stored_chunks = 0;  // chunks kept as they are because coding would not shrink them
   uint64_t tokens = 0;
   double model_bits = 0;     // the model's cross-entropy of the coded tokens (encoder only)
   double side_bits = 0;      // bits spent outside the token streams (audio: header and low bits)

@@ -115,7 +115,14 @@ ChunkGroup code_group(LockstepPredictor& predictor, const ChunkTokenizer& tokeni
   auto coded = encode_group(predictor, ids, total_bits);
   ChunkGroup group;
   for (size_t i = 0; i < chunks.size(); ++i) {
-    group.add_chunk(chunks[i].size(), ids[i].size(), coded[i].payload);
+    if (coded[i].payload.size() < chunks[i].size()) {
+      group.add_chunk(chunks[i].size(), ids[i].size(), coded[i].payload);
+    } else {
+      // Incompressible under this model (random bytes, a domain it never saw): stored, so the archive
+      // never grows by more than its header and tables.
+      group.add_chunk(chunks[i].size(), 0, as_bytes(chunks[i]));
+      ++stats.stored_chunks;
+    }
     stats.tokens += ids[i].size();
     stats.model_bits += coded[i].model_bits;
   }
@@ -245,11 +252,20 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
   ChunkGroup group;
   bool first_group = true;
   while (reader.next_group(group)) {
+    const auto payloads = group.coded_chunks();
     std::vector<int64_t> counts;
-    for (const auto& c : group.chunks) counts.push_back(static_cast<int64_t>(c.tokens));
-    auto ids = decode_group(predictor, group.coded_chunks(), counts, header.total_bits);
+    std::vector<std::vector<TokenId>> known(group.chunks.size());
+    for (size_t i = 0; i < group.chunks.size(); ++i) {
+      const ChunkEntry& c = group.chunks[i];
+      // A stored chunk runs in its group as the encoder ran it, on its own tokens.
+      if (c.stored()) known[i] = tokenizer.encode({reinterpret_cast<const char*>(payloads[i].data()), payloads[i].size()});
+      counts.push_back(c.stored() ? static_cast<int64_t>(known[i].size()) : static_cast<int64_t>(c.tokens));
+    }
+    auto ids = decode_group(predictor, payloads, counts, header.total_bits, known);
     for (size_t i = 0; i < ids.size(); ++i) {
-      std::string bytes = tokenizer.decode(ids[i], group.chunks[i].original_bytes);
+      std::string bytes = group.chunks[i].stored()
+                              ? std::string(reinterpret_cast<const char*>(payloads[i].data()), payloads[i].size())
+                              : tokenizer.decode(ids[i], group.chunks[i].original_bytes);
       stats.tokens += ids[i].size();
       if (header.mode == ArchiveMode::kAudio) {
         audio_text += bytes;

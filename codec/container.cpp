@@ -61,7 +61,13 @@ std::string chunk_problem(const ArchiveHeader& h, const ChunkEntry& c, uint64_t 
   if (c.original_bytes < 1 || c.original_bytes > h.chunk_bytes) {
     return where + " has " + str(c.original_bytes) + " original bytes, outside 1.." + str(h.chunk_bytes);
   }
-  if (c.tokens < 1 || c.tokens > c.original_bytes) {
+  if (c.stored()) {
+    if (c.coded_bytes != c.original_bytes) {
+      return where + " is stored but has " + str(c.coded_bytes) + " bytes for " + str(c.original_bytes);
+    }
+    return "";
+  }
+  if (c.tokens > c.original_bytes) {
     return where + " has " + str(c.tokens) + " tokens for " + str(c.original_bytes) + " bytes";
   }
   if (c.coded_bytes > max_coded_bytes(c.tokens, h.total_bits)) {

@@ -11,6 +11,7 @@
 //              varint chunk_bytes   varint batch_size   varint threads   u8 total_bits
 //   group   := varint n_chunks (1..batch_size)
 //              n_chunks x (varint original_bytes  varint tokens  varint coded_bytes)
+//              (tokens 0: a stored chunk, whose coded bytes are its original bytes)
 //              varint n_side (0..kMaxSideBlobs)   n_side x varint side_length
 //              the chunks' coded bytes, concatenated in table order
 //              the side blobs, concatenated in order
@@ -24,10 +25,10 @@
 //
 // Limits the parser enforces (so corrupt input can't make a reader allocate or loop without bound):
 // 1 <= chunk_bytes <= 2^30, 1 <= batch_size <= 65536, 1 <= threads <= 4096, total_bits in
-// [kMinTotalBits, kMaxTotalBits]; per chunk 1 <= original_bytes <= chunk_bytes,
-// 1 <= tokens <= original_bytes (every token covers at least one byte) and
-// coded_bytes <= tokens * (total_bits + 1) / 8 + 16 (every symbol has frequency >= 1 out of
-// 2^total_bits); the chunk lengths add up to original_size when the header has it.
+// [kMinTotalBits, kMaxTotalBits]; per chunk 1 <= original_bytes <= chunk_bytes, and either tokens = 0
+// and coded_bytes = original_bytes (stored), or 1 <= tokens <= original_bytes (every token covers at
+// least one byte) and coded_bytes <= tokens * (total_bits + 1) / 8 + 16 (every symbol has frequency
+// >= 1 out of 2^total_bits); the chunk lengths add up to original_size when the header has it.
 #pragma once
 
 #include <cstdint>
@@ -64,8 +65,9 @@ struct ArchiveHeader {
 
 struct ChunkEntry {
   uint64_t original_bytes = 0;
-  uint64_t tokens = 0;
+  uint64_t tokens = 0;  // 0: stored, the chunk's bytes as they are (coding them would not have been smaller)
   uint64_t coded_bytes = 0;
+  bool stored() const { return tokens == 0; }
 };
 
 struct ChunkGroup {

@@ -51,12 +51,22 @@ std::vector<EncodedChunk> encode_group(LockstepPredictor& predictor, const std::
 
 std::vector<std::vector<TokenId>> decode_group(LockstepPredictor& predictor,
                                                const std::vector<std::span<const uint8_t>>& payloads,
-                                               const std::vector<int64_t>& token_counts, int total_bits) {
+                                               const std::vector<int64_t>& token_counts, int total_bits,
+                                               const std::vector<std::vector<TokenId>>& known) {
   const int64_t streams = static_cast<int64_t>(payloads.size());
   if (static_cast<int64_t>(token_counts.size()) != streams) throw Error("one token count per chunk is needed");
+  if (!known.empty() && static_cast<int64_t>(known.size()) != streams) throw Error("known tokens must cover every chunk");
+  auto is_known = [&](int64_t b) { return !known.empty() && !known[b].empty(); };
   const int64_t vocab = predictor.vocab_size();
   const int64_t steps = longest(token_counts);
   std::vector<std::vector<TokenId>> tokens(streams);
+  for (int64_t b = 0; b < streams; ++b) {
+    if (is_known(b) && static_cast<int64_t>(known[b].size()) != token_counts[b]) {
+      throw Error("chunk " + std::to_string(b) + " has " + std::to_string(known[b].size()) + " known tokens, not " +
+                  std::to_string(token_counts[b]));
+    }
+    if (is_known(b)) tokens[b] = known[b];
+  }
   if (steps == 0) return tokens;
   std::vector<RangeDecoder> decoders;
   for (const auto& p : payloads) decoders.emplace_back(p);
@@ -68,14 +78,14 @@ std::vector<std::vector<TokenId>> decode_group(LockstepPredictor& predictor,
     const float* logits = predictor.step(previous);
     at::parallel_for(0, streams, 1, [&](int64_t begin, int64_t end) {
       for (int64_t b = begin; b < end; ++b) {
-        if (t >= token_counts[b]) continue;
+        if (t >= token_counts[b] || is_known(b)) continue;
         tables[b].assign_logits({logits + b * vocab, static_cast<size_t>(vocab)}, total_bits);
         tokens[b].push_back(decode_symbol(decoders[b], tables[b]));
       }
     });
   }
   for (int64_t b = 0; b < streams; ++b) {
-    if (!decoders[b].finished_cleanly()) {
+    if (!is_known(b) && !decoders[b].finished_cleanly()) {
       throw Error("chunk " + std::to_string(b) + " of the group did not decode cleanly: the archive is corrupt or was "
                   "made with another model");
     }

@@ -21,8 +21,11 @@ std::vector<EncodedChunk> encode_group(LockstepPredictor& predictor, const std::
 
 // Inverse of encode_group given each chunk's payload and token count. Throws lmc::Error when a
 // stream does not decode consistently (corrupt or truncated payload, or a different model).
+// `known` (empty, or one entry per chunk) holds the tokens of streams that are fed rather than decoded
+// (a stored chunk, re-tokenized): they still run in the group, so that the batch is the encoder's.
 std::vector<std::vector<TokenId>> decode_group(LockstepPredictor& predictor,
                                                const std::vector<std::span<const uint8_t>>& payloads,
-                                               const std::vector<int64_t>& token_counts, int total_bits);
+                                               const std::vector<int64_t>& token_counts, int total_bits,
+                                               const std::vector<std::vector<TokenId>>& known = {});
 
 }  // namespace lmc

@@ -250,7 +250,10 @@ TEST(Container, RejectsBadChunkTables) {
   EXPECT_EQ(parse_error(archive_with_chunk(0, 1, 1)),
             "archive corrupt: chunk 0 of group 0 has 0 original bytes, outside 1..8");
   EXPECT_EQ(parse_error(archive_with_chunk(4, 5, 1)), "archive corrupt: chunk 0 of group 0 has 5 tokens for 4 bytes");
-  EXPECT_EQ(parse_error(archive_with_chunk(4, 0, 1)), "archive corrupt: chunk 0 of group 0 has 0 tokens for 4 bytes");
+  // 0 tokens: a stored chunk, whose coded bytes must be exactly its original bytes.
+  EXPECT_EQ(parse_error(archive_with_chunk(4, 0, 1)), "archive corrupt: chunk 0 of group 0 is stored but has 1 bytes for 4");
+  EXPECT_EQ(parse_error(archive_with_chunk(4, 0, 5)), "archive corrupt: chunk 0 of group 0 is stored but has 5 bytes for 4");
+  EXPECT_EQ(parse_error(archive_with_chunk(4, 0, 4)), "(parsed)");
   // 2 tokens at 2^24: at most 2 * 25 / 8 + 16 = 22 coded bytes.
   EXPECT_EQ(parse_error(archive_with_chunk(4, 2, 22)), "(parsed)");
   EXPECT_EQ(parse_error(archive_with_chunk(4, 2, 23)),
