@@ -81,6 +81,8 @@ std::vector<std::vector<TokenId>> decode_group(LockstepPredictor& predictor,
         if (t >= token_counts[b] || is_known(b)) continue;
         tables[b].assign_logits({logits + b * vocab, static_cast<size_t>(vocab)}, total_bits);
         tokens[b].push_back(decode_symbol(decoders[b], tables[b]));
+        // Reading past its payload, a stream is corrupt whatever follows: stop now, not after all its tokens.
+        if (decoders[b].overrun()) throw Error("chunk " + std::to_string(b) + " of the group ran past its coded bytes: the archive is corrupt");
       }
     });
   }

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <c10/core/GradMode.h>
 
 #include "common/vec8.h"
@@ -72,12 +73,19 @@ constexpr int64_t kOutputsPerTask = 64;
 }  // namespace
 
 bool row_linear_applies(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  if (c10::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad())) return false;
+  const bool bias_needs_grad = bias.defined() && bias.requires_grad();
+  if (c10::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || bias_needs_grad)) return false;
+  // Under autocast a layer must compute in the autocast dtype, as BLAS would through the dispatcher
+  // (activation checkpointing replays a no-grad forward with gradients on).
+  if (at::autocast::is_autocast_enabled(at::kCPU)) return false;
   if (!x.device().is_cpu() || x.scalar_type() != at::kFloat || x.dim() == 0) return false;
   if (!weight.device().is_cpu() || weight.scalar_type() != at::kFloat || weight.dim() != 2) return false;
-  if (bias.defined() && (bias.scalar_type() != at::kFloat || bias.requires_grad())) return false;
   const int64_t in = weight.size(1);
-  if (in % kLanes != 0 || x.size(-1) != in) return false;
+  if (in == 0 || in % kLanes != 0 || x.size(-1) != in) return false;
+  if (bias.defined() && (!bias.device().is_cpu() || bias.scalar_type() != at::kFloat || bias.dim() != 1 ||
+                         bias.size(0) != weight.size(0))) {
+    return false;
+  }
   return x.numel() / in <= kRowLinearMaxRows;
 }
 

@@ -19,7 +19,8 @@ namespace lmc {
 inline constexpr int64_t kRowLinearMaxRows = 64;
 
 // True when row_linear() computes x W^T + b: CPU fp32 x [..., in] with at most kRowLinearMaxRows rows,
-// fp32 W [out, in] with in a multiple of 8, bias fp32 [out] or undefined, and no gradient required.
+// fp32 W [out, in] with in a positive multiple of 8, bias fp32 [out] or undefined, no gradient required
+// and no CPU autocast.
 bool row_linear_applies(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);
 
 // x [..., in], W [out, in], b [out] or undefined -> [..., out]. Requires row_linear_applies().

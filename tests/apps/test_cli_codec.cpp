@@ -133,6 +133,16 @@ TEST(CliCodec, CodedSizeIsCrossEntropyPlusSmallOverhead) {
   EXPECT_GT(coded_bits, model_bits * 0.99) << "coding below the model's cross-entropy is impossible";
 }
 
+TEST(CliCodec, ChunksLongerThanTheModelsContextAreRefused) {
+  testing::TempDir tmp;
+  write_file(tmp / "in", random_bytes(5000, 3));
+  auto r = run_lmc("compress -k --mode bytes --chunk-bytes 4096" + model_flag() + "-o " + (tmp / "in.lmc").string() +
+                   " " + (tmp / "in").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("4096 tokens is longer than the model's context of 2048 positions"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(tmp / "in.lmc"));
+}
+
 TEST(CliCodec, GzipLikeFileHandling) {
   testing::TempDir tmp;
   const std::string bytes = "hello, world\n";

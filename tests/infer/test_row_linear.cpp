@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <c10/core/GradMode.h>
 #include <c10/core/InferenceMode.h>
 
@@ -98,9 +99,24 @@ TEST(RowLinearApplies, OnlyForFewRowsOfCpuFp32WithoutGradient) {
 
 TEST(RowLinearApplies, NotWhenAGradientIsNeeded) {
   auto w = at::randn({16, 32}).requires_grad_(true);
+  auto b = at::randn({16}).requires_grad_(true);  // as a registered bias parameter is
   EXPECT_FALSE(row_linear_applies(at::randn({2, 32}), w, {}));
+  EXPECT_FALSE(row_linear_applies(at::randn({2, 32}), w.detach(), b));
   c10::AutoGradMode no_grad(false);
-  EXPECT_TRUE(row_linear_applies(at::randn({2, 32}), w, {}));
+  EXPECT_TRUE(row_linear_applies(at::randn({2, 32}), w, b));
+}
+
+TEST(RowLinearApplies, NotUnderAutocastNorForOddShapes) {
+  c10::InferenceMode guard;
+  auto w = at::randn({16, 32});
+  {
+    at::autocast::set_autocast_enabled(at::kCPU, true);
+    const bool under_autocast = row_linear_applies(at::randn({2, 32}), w, {});
+    at::autocast::set_autocast_enabled(at::kCPU, false);
+    EXPECT_FALSE(under_autocast);
+  }
+  EXPECT_FALSE(row_linear_applies(at::randn({2, 0}), at::randn({16, 0}), {}));
+  EXPECT_FALSE(row_linear_applies(at::randn({2, 32}), w, at::randn({15})));
 }
 
 }  // namespace
