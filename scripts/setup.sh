@@ -43,7 +43,7 @@ main_job() {
   work=$(mktemp -d)
   trap 'rm -rf "$work"' RETURN
   "$root/build/lmc" compress -k -o "$work/sample.lmc" "$sample"
-  "$root/build/lmc" decompress -o "$work/sample.txt" "$work/sample.lmc"
+  "$root/build/lmc" decompress -k -o "$work/sample.txt" "$work/sample.lmc"
   cmp -s "$sample" "$work/sample.txt" || { echo "setup: the round trip of $sample is not exact" >&2; return 1; }
   xz -9e -c "$sample" > "$work/sample.xz"
   local size lmc xz
