@@ -47,7 +47,10 @@ main_job() {
   cmp -s "$sample" "$work/sample.txt" || { echo "setup: the round trip of $sample is not exact" >&2; return 1; }
   xz -9e -c "$sample" > "$work/sample.xz"
   local size lmc xz
-  size=$(stat -c %s "$sample") lmc=$(stat -c %s "$work/sample.lmc") xz=$(stat -c %s "$work/sample.xz")
+  # One assignment a line: on a shared line only the last substitution's failure would stop the script.
+  size=$(stat -c %s "$sample")
+  lmc=$(stat -c %s "$work/sample.lmc")
+  xz=$(stat -c %s "$work/sample.xz")
   awk -v n="$size" -v l="$lmc" -v x="$xz" 'BEGIN {
     printf "models/sample.txt: %d bytes\n  lmc (default model): %6d bytes, ratio %.2f\n  xz -9e:              %6d bytes, ratio %.2f\n",
            n, l, n / l, x, n / x }'
