@@ -33,7 +33,7 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
   auto y = dense(x, weight, bias);
   if (!lora_ || merged_) return y;
   auto h = lora_->dropout > 0 ? at::dropout(x, lora_->dropout, is_training()) : x;
-  return y + at::linear(at::linear(h, lora_A), lora_B) * lora_->scale();
+  return y + dense(dense(h, lora_A), lora_B) * lora_->scale();
 }
 
 void LinearImpl::add_lora(const LoraSpec& spec) {
