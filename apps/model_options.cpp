@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 void add_model_options(CLI::App& command, ModelOptions& options) {
   command.add_option("--model", options.model,
-                                   "Hugging Face model directory (config.json, safetensors); default: models/default");
+                     "Hugging Face model directory (config.json, safetensors); default: models/default");
   command.add_option("--adapter", options.adapter,
                      "PEFT LoRA adapter directory, or medical, legal or speech for the default model's adapters; "
                      "applied unmerged on top of --model");

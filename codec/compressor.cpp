@@ -253,19 +253,21 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
   bool first_group = true;
   while (reader.next_group(group)) {
     const auto payloads = group.coded_chunks();
+    auto stored_bytes = [&](size_t i) {
+      return std::string_view(reinterpret_cast<const char*>(payloads[i].data()), payloads[i].size());
+    };
     std::vector<int64_t> counts;
     std::vector<std::vector<TokenId>> known(group.chunks.size());
     for (size_t i = 0; i < group.chunks.size(); ++i) {
       const ChunkEntry& c = group.chunks[i];
       // A stored chunk runs in its group as the encoder ran it, on its own tokens.
-      if (c.stored()) known[i] = tokenizer.encode({reinterpret_cast<const char*>(payloads[i].data()), payloads[i].size()});
+      if (c.stored()) known[i] = tokenizer.encode(stored_bytes(i));
       counts.push_back(c.stored() ? static_cast<int64_t>(known[i].size()) : static_cast<int64_t>(c.tokens));
     }
     auto ids = decode_group(predictor, payloads, counts, header.total_bits, known);
     for (size_t i = 0; i < ids.size(); ++i) {
-      std::string bytes = group.chunks[i].stored()
-                              ? std::string(reinterpret_cast<const char*>(payloads[i].data()), payloads[i].size())
-                              : tokenizer.decode(ids[i], group.chunks[i].original_bytes);
+      std::string bytes = group.chunks[i].stored() ? std::string(stored_bytes(i))
+                                                   : tokenizer.decode(ids[i], group.chunks[i].original_bytes);
       stats.tokens += ids[i].size();
       if (header.mode == ArchiveMode::kAudio) {
         audio_text += bytes;
