@@ -37,6 +37,7 @@ struct CodecCommandOptions {
   bool keep = false;
   bool force = false;
   bool verify = false;
+  bool no_store = false;
   bool as_json = false;
 };
 
@@ -169,6 +170,7 @@ void run_compress(const CodecCommandOptions& options) {
   codec_options.mode = parse_compress_mode(options.mode);
   codec_options.chunk_bytes = options.chunk_bytes;
   codec_options.batch = options.batch;
+  codec_options.store_incompressible = !options.no_store;
   OpenedModel opened = open_model(options.model);
   CodecStats stats;
   run_file_to_file(options, true, [&](std::istream& in, std::optional<uint64_t> size, std::ostream& out) {
@@ -223,6 +225,8 @@ void register_codec_commands(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 65536));
   compress_command->add_flag("--verify", compress_options->verify, "decompress the archive in memory before writing it");
+  compress_command->add_flag("--no-store", compress_options->no_store,
+                             "code every chunk, even one that coding does not shrink (measures the model and coder)");
   compress_command->callback([compress_options] { run_compress(*compress_options); });
 
   auto decompress_options = std::make_shared<CodecCommandOptions>();

@@ -33,6 +33,7 @@ struct CompressOptions {
   int64_t chunk_bytes = 2048;  // as in the papers
   int64_t batch = 16;          // chunks coded in lockstep
   int total_bits = 28;         // frequency total 2^28: the floor of 1 per symbol costs < 0.001 bit/token at 128k
+  bool store_incompressible = true;  // keep a chunk as it is when coding would not shrink it
 };
 
 struct CodecStats {

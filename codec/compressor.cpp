@@ -109,13 +109,13 @@ std::vector<uint8_t> as_bytes(std::string_view s) { return {s.begin(), s.end()};
 
 // Codes one group of chunks and appends it to the archive.
 ChunkGroup code_group(LockstepPredictor& predictor, const ChunkTokenizer& tokenizer,
-                      const std::vector<std::string_view>& chunks, int total_bits, CodecStats& stats) {
+                      const std::vector<std::string_view>& chunks, const CompressOptions& options, CodecStats& stats) {
   std::vector<std::vector<TokenId>> ids;
   for (auto chunk : chunks) ids.push_back(tokenizer.encode(chunk));
-  auto coded = encode_group(predictor, ids, total_bits);
+  auto coded = encode_group(predictor, ids, options.total_bits);
   ChunkGroup group;
   for (size_t i = 0; i < chunks.size(); ++i) {
-    if (coded[i].payload.size() < chunks[i].size()) {
+    if (!options.store_incompressible || coded[i].payload.size() < chunks[i].size()) {
       group.add_chunk(chunks[i].size(), ids[i].size(), coded[i].payload);
     } else {
       // Incompressible under this model (random bytes, a domain it never saw): stored, so the archive
@@ -191,7 +191,7 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
     std::string_view text = audio->text.ascii;
     for (size_t begin = 0; begin < text.size(); begin += group_bytes) {
       auto chunks = split_chunks(text.substr(begin, group_bytes), options.chunk_bytes);
-      ChunkGroup group = code_group(predictor, tokenizer, chunks, options.total_bits, stats);
+      ChunkGroup group = code_group(predictor, tokenizer, chunks, options, stats);
       if (begin == 0) {
         std::vector<uint8_t> low_bits{static_cast<uint8_t>(audio->frame_bytes)};
         auto coded = encode_bits(audio->text.lsb_bits, static_cast<int>(audio->frame_bytes));
@@ -214,8 +214,7 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
       if (pending.size() == offset) break;
       std::string_view block = std::string_view(pending).substr(offset, group_bytes);
       checksum.update(block);
-      writer.write_group(code_group(predictor, tokenizer, split_chunks(block, options.chunk_bytes),
-                                    options.total_bits, stats));
+      writer.write_group(code_group(predictor, tokenizer, split_chunks(block, options.chunk_bytes), options, stats));
       stats.bytes_in += block.size();
       offset += block.size();
       if (progress) progress(stats.bytes_in);
