@@ -38,13 +38,14 @@ struct TrainCommandOptions {
 // the quantised softmax), then decoded back and compared with the bytes, so the size counted is one that
 // decodes. val_coded_bpb counts the coded payloads; an archive adds only its header and a few varints per
 // chunk. val_coded_gap is that minus the same chunks' cross-entropy under the same logits: the coder's
-// own cost (frequency quantisation, the stream's last bytes).
+// own cost (frequency quantisation, the stream's last bytes) less what the match model saved on repeats.
 train::ValidationHook coded_validation(int64_t limit) {
   return [limit](LlamaForCausalLM& model, const Tokenizer& tokenizer, const std::vector<train::Chunk>& chunks) {
     const size_t n = std::min(chunks.size(), static_cast<size_t>(limit));
     const CompressOptions defaults;
     const ChunkTokenizer chunk_tokenizer(tokenizer, ArchiveMode::kText);
     LockstepPredictor predictor(model, start_token(model->config(), tokenizer));
+    MatchModel encoder_matches, decoder_matches;  // each side's own, as in an archive
     double coded_bits = 0, model_bits = 0, bytes = 0;
     for (size_t begin = 0; begin < n; begin += static_cast<size_t>(defaults.batch)) {
       const size_t end = std::min(n, begin + static_cast<size_t>(defaults.batch));
@@ -60,10 +61,10 @@ train::ValidationHook coded_validation(int64_t limit) {
         ids.push_back(chunk_tokenizer.encode(originals.back()));
         counts.push_back(static_cast<int64_t>(ids.back().size()));
       }
-      const std::vector<EncodedChunk> coded = encode_group(predictor, ids, defaults.total_bits);
+      const std::vector<EncodedChunk> coded = encode_group(predictor, ids, defaults.total_bits, &encoder_matches);
       std::vector<std::span<const uint8_t>> payloads;
       for (const auto& c : coded) payloads.emplace_back(c.payload);
-      const auto decoded = decode_group(predictor, payloads, counts, defaults.total_bits);
+      const auto decoded = decode_group(predictor, payloads, counts, defaults.total_bits, &decoder_matches);
       for (size_t i = 0; i < coded.size(); ++i) {
         if (chunk_tokenizer.decode(decoded[i], originals[i].size()) != originals[i]) {
           throw Error("coded validation: chunk " + std::to_string(begin + i) + " did not decode to its bytes");

@@ -34,6 +34,7 @@ struct CompressOptions {
   int64_t batch = 16;          // chunks coded in lockstep
   int total_bits = 28;         // frequency total 2^28: the floor of 1 per symbol costs < 0.001 bit/token at 128k
   bool store_incompressible = true;  // keep a chunk as it is when coding would not shrink it
+  bool match_model = true;           // codec/match_model.h: predict tokens that repeat earlier ones
 };
 
 struct CodecStats {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <istream>
+#include <optional>
 #include <ostream>
 
 #include "codec/chunk_tokens.h"
@@ -108,11 +109,11 @@ class CountingBuffer : public std::streambuf {
 std::vector<uint8_t> as_bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
 // Codes one group of chunks and appends it to the archive.
-ChunkGroup code_group(LockstepPredictor& predictor, const ChunkTokenizer& tokenizer,
+ChunkGroup code_group(LockstepPredictor& predictor, MatchModel* matches, const ChunkTokenizer& tokenizer,
                       const std::vector<std::string_view>& chunks, const CompressOptions& options, CodecStats& stats) {
   std::vector<std::vector<TokenId>> ids;
   for (auto chunk : chunks) ids.push_back(tokenizer.encode(chunk));
-  auto coded = encode_group(predictor, ids, options.total_bits);
+  auto coded = encode_group(predictor, ids, options.total_bits, matches);
   ChunkGroup group;
   for (size_t i = 0; i < chunks.size(); ++i) {
     if (!options.store_incompressible || coded[i].payload.size() < chunks[i].size()) {
@@ -161,6 +162,7 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
   header.batch_size = static_cast<uint64_t>(options.batch);
   header.threads = static_cast<uint64_t>(at::get_num_threads());
   header.total_bits = options.total_bits;
+  header.match_model = options.match_model;
 
   // Audio needs the whole file (the WAV layout), everything else streams from a small prefix on.
   std::string pending = read_up_to(in, 12);
@@ -179,6 +181,9 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
   stats.mode = mode;
 
   LockstepPredictor predictor(codec.model, start_token(codec.model->config(), *codec.tokenizer));
+  std::optional<MatchModel> match_model;
+  if (options.match_model) match_model.emplace();
+  MatchModel* const matches = match_model ? &*match_model : nullptr;
   ChunkTokenizer tokenizer(*codec.tokenizer, mode);
   CountingBuffer counter(out.rdbuf());
   std::ostream counted(&counter);
@@ -191,7 +196,7 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
     std::string_view text = audio->text.ascii;
     for (size_t begin = 0; begin < text.size(); begin += group_bytes) {
       auto chunks = split_chunks(text.substr(begin, group_bytes), options.chunk_bytes);
-      ChunkGroup group = code_group(predictor, tokenizer, chunks, options, stats);
+      ChunkGroup group = code_group(predictor, matches, tokenizer, chunks, options, stats);
       if (begin == 0) {
         std::vector<uint8_t> low_bits{static_cast<uint8_t>(audio->frame_bytes)};
         auto coded = encode_bits(audio->text.lsb_bits, static_cast<int>(audio->frame_bytes));
@@ -214,7 +219,7 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
       if (pending.size() == offset) break;
       std::string_view block = std::string_view(pending).substr(offset, group_bytes);
       checksum.update(block);
-      writer.write_group(code_group(predictor, tokenizer, split_chunks(block, options.chunk_bytes), options, stats));
+      writer.write_group(code_group(predictor, matches, tokenizer, split_chunks(block, options.chunk_bytes), options, stats));
       stats.bytes_in += block.size();
       offset += block.size();
       if (progress) progress(stats.bytes_in);
@@ -244,6 +249,9 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
   CodecStats stats;
   stats.mode = header.mode;
   LockstepPredictor predictor(codec.model, start_token(codec.model->config(), *codec.tokenizer));
+  std::optional<MatchModel> match_model;
+  if (header.match_model) match_model.emplace();
+  MatchModel* const matches = match_model ? &*match_model : nullptr;
   ChunkTokenizer tokenizer(*codec.tokenizer, header.mode);
   ContentChecksum checksum;
   std::string audio_text;
@@ -263,7 +271,7 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
       if (c.stored()) known[i] = tokenizer.encode(stored_bytes(i));
       counts.push_back(c.stored() ? static_cast<int64_t>(known[i].size()) : static_cast<int64_t>(c.tokens));
     }
-    auto ids = decode_group(predictor, payloads, counts, header.total_bits, known);
+    auto ids = decode_group(predictor, payloads, counts, header.total_bits, matches, known);
     for (size_t i = 0; i < ids.size(); ++i) {
       std::string bytes = group.chunks[i].stored() ? std::string(stored_bytes(i))
                                                    : tokenizer.decode(ids[i], group.chunks[i].original_bytes);

@@ -20,6 +20,7 @@ namespace {
 
 constexpr char kMagic[3] = {'L', 'M', 'C'};
 constexpr uint8_t kFlagOriginalSize = 1;
+constexpr uint8_t kFlagNoMatchModel = 2;
 constexpr uint64_t kMaxChunkBytes = uint64_t{1} << 30;
 constexpr uint64_t kMaxBatchSize = 65536;
 constexpr uint64_t kMaxThreads = 4096;
@@ -192,7 +193,8 @@ ArchiveWriter::ArchiveWriter(std::ostream& out, const ArchiveHeader& header) : o
   std::vector<uint8_t> bytes(kMagic, kMagic + 3);
   bytes.push_back(kArchiveFormatVersion);
   bytes.push_back(static_cast<uint8_t>(header.mode));
-  bytes.push_back(header.original_size ? kFlagOriginalSize : 0);
+  bytes.push_back(static_cast<uint8_t>((header.original_size ? kFlagOriginalSize : 0) |
+                                       (header.match_model ? 0 : kFlagNoMatchModel)));
   if (header.original_size) append_varint(bytes, *header.original_size);
   append_u64(bytes, header.model_fingerprint);
   bytes.push_back(static_cast<uint8_t>(header.dtype));
@@ -273,7 +275,8 @@ ArchiveReader::ArchiveReader(std::istream& in) : in_(in) {
   const std::string where = "the header";
   header_.mode = static_cast<ArchiveMode>(input.u8(where));
   uint8_t flags = input.u8(where);
-  if (flags & ~kFlagOriginalSize) corrupt("unknown header flags " + str(flags));
+  if (flags & ~(kFlagOriginalSize | kFlagNoMatchModel)) corrupt("unknown header flags " + str(flags));
+  header_.match_model = !(flags & kFlagNoMatchModel);
   if (flags & kFlagOriginalSize) header_.original_size = input.varint(where);
   header_.model_fingerprint = input.u64(where);
   header_.dtype = static_cast<ModelDtype>(input.u8(where));

@@ -6,7 +6,8 @@
 //
 //   archive := header group* end
 //   header  := "LMC" u8 format_version (kArchiveFormatVersion)
-//              u8 mode (ArchiveMode)   u8 flags (bit 0: original_size follows; others must be 0)
+//              u8 mode (ArchiveMode)   u8 flags (bit 0: original_size follows; bit 1: coded without
+//              the match model; others must be 0)
 //              [varint original_size]   u64 model_fingerprint   u8 dtype (ModelDtype)
 //              varint chunk_bytes   varint batch_size   varint threads   u8 total_bits
 //   group   := varint n_chunks (1..batch_size)
@@ -45,7 +46,8 @@ namespace lmc {
 
 // 2: the coder's steps run lmc's own fixed-order kernels (infer/row_linear.h), so version 1's
 // frequencies cannot be rebuilt: an older archive is refused by name instead of failing its checksum.
-inline constexpr uint8_t kArchiveFormatVersion = 2;
+// 3: the match model (codec/match_model.h) reshapes the frequencies where tokens repeat.
+inline constexpr uint8_t kArchiveFormatVersion = 3;
 inline constexpr size_t kMaxSideBlobs = 16;
 
 enum class ArchiveMode : uint8_t { kText = 0, kBytes = 1, kAudio = 2 };
@@ -61,6 +63,7 @@ struct ArchiveHeader {
   uint64_t batch_size = 1;  // chunks coded in lockstep (logits depend on the batch)
   uint64_t threads = 1;     // threads the model ran with (logits may depend on them)
   int total_bits = 0;       // frequency total 2^total_bits
+  bool match_model = true;  // the model's tables were reshaped by codec/match_model.h
 };
 
 struct ChunkEntry {

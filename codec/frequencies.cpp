@@ -174,6 +174,30 @@ void FrequencyTable::assign_frequencies(std::span<const uint32_t> freqs, int tot
   build_block_prefix();
 }
 
+void FrequencyTable::give_probability(int symbol, uint32_t p12) {
+  const uint64_t total = uint64_t{1} << total_bits_;
+  const uint64_t others_floor = freqs_.size() - 1;
+  uint64_t target = total_bits_ >= 12 ? uint64_t{p12} << (total_bits_ - 12) : uint64_t{p12} >> (12 - total_bits_);
+  target = std::clamp<uint64_t>(target, 1, total - others_floor);
+  // The other symbols' frequencies above their floor shrink (or grow) by spare_after / spare_before, as
+  // a 30-bit fixed-point factor: (f - 1) <= spare_before, so the product stays below 2^60.
+  const uint64_t spare_before = total - freqs_[symbol] - others_floor;
+  const uint64_t spare_after = total - target - others_floor;
+  const uint64_t factor = spare_before == 0 ? 0 : (spare_after << 30) / spare_before;
+  freqs_[symbol] = 1;  // stays 1 in the loop, so `others` counts it as 1
+  uint64_t others = 0;
+  for (size_t s = 0; s < freqs_.size(); ++s) {
+    const uint64_t f = 1 + (((freqs_[s] - uint64_t{1}) * factor) >> 30);
+    freqs_[s] = static_cast<uint32_t>(f);
+    others += f;
+  }
+  others -= 1;
+  freqs_[symbol] = static_cast<uint32_t>(total - others);  // >= target: the rounding down goes to the symbol
+  std::fill(block_sums_.begin(), block_sums_.end(), 0);
+  for (size_t s = 0; s < freqs_.size(); ++s) block_sums_[s / kBlock] += freqs_[s];
+  build_block_prefix();
+}
+
 void FrequencyTable::build_block_prefix() {
   block_cum_.resize(block_sums_.size() + 1);
   block_cum_[0] = 0;

@@ -29,6 +29,11 @@ class FrequencyTable {
   // Takes frequencies as given; throws lmc::Error unless each is >= 1 and they sum to 2^total_bits.
   void assign_frequencies(std::span<const uint32_t> freqs, int total_bits);
 
+  // Gives `symbol` the probability p12 / 4096 (0 < p12 < 4096; as close as the total and the other
+  // symbols' floor of 1 allow, rounded up) and shares the rest among the other symbols in proportion to
+  // their frequencies above 1, in integers. ideal_bits still reports the probabilities from before.
+  void give_probability(int symbol, uint32_t p12);
+
   // -log2 of the symbol's probability before quantisation: softmax(logits) after assign_logits (from
   // the float weights it quantised, so within ~1e-6 bits of exact, with logits more than 80 below the
   // maximum counted as exactly 80 below), freq / total after assign_frequencies. The ideal code length

@@ -17,7 +17,7 @@ int64_t longest(const std::vector<int64_t>& counts) {
 }  // namespace
 
 std::vector<EncodedChunk> encode_group(LockstepPredictor& predictor, const std::vector<std::vector<TokenId>>& chunks,
-                                       int total_bits) {
+                                       int total_bits, MatchModel* matches) {
   const int64_t streams = static_cast<int64_t>(chunks.size());
   const int64_t vocab = predictor.vocab_size();
   std::vector<int64_t> counts;
@@ -29,6 +29,7 @@ std::vector<EncodedChunk> encode_group(LockstepPredictor& predictor, const std::
   std::vector<FrequencyTable> tables(streams);
   std::vector<TokenId> previous(streams, -1);
   predictor.start(streams, steps);
+  if (matches) matches->start_group(counts);
   for (int64_t t = 0; t < steps; ++t) {
     for (int64_t b = 0; b < streams; ++b) previous[b] = (t > 0 && t < counts[b]) ? chunks[b][t - 1] : -1;
     const float* logits = predictor.step(previous);  // [B, V]
@@ -40,10 +41,13 @@ std::vector<EncodedChunk> encode_group(LockstepPredictor& predictor, const std::
         const TokenId token = chunks[b][t];
         if (token < 0 || token >= vocab) throw Error("token id " + std::to_string(token) + " is outside the model's vocabulary");
         tables[b].assign_logits({row, static_cast<size_t>(vocab)}, total_bits);
-        encode_symbol(encoders[b], tables[b], token);
         out[b].model_bits += tables[b].ideal_bits(token);
+        if (matches) matches->adjust(b, tables[b]);
+        encode_symbol(encoders[b], tables[b], token);
+        if (matches) matches->record(b, token);
       }
     });
+    if (matches) matches->end_step();
   }
   for (int64_t b = 0; b < streams; ++b) out[b].payload = encoders[b].finish();
   return out;
@@ -52,6 +56,7 @@ std::vector<EncodedChunk> encode_group(LockstepPredictor& predictor, const std::
 std::vector<std::vector<TokenId>> decode_group(LockstepPredictor& predictor,
                                                const std::vector<std::span<const uint8_t>>& payloads,
                                                const std::vector<int64_t>& token_counts, int total_bits,
+                                               MatchModel* matches,
                                                const std::vector<std::vector<TokenId>>& known) {
   const int64_t streams = static_cast<int64_t>(payloads.size());
   if (static_cast<int64_t>(token_counts.size()) != streams) throw Error("one token count per chunk is needed");
@@ -73,18 +78,25 @@ std::vector<std::vector<TokenId>> decode_group(LockstepPredictor& predictor,
   std::vector<FrequencyTable> tables(streams);
   std::vector<TokenId> previous(streams, -1);
   predictor.start(streams, steps);
+  if (matches) matches->start_group(token_counts);
   for (int64_t t = 0; t < steps; ++t) {
     for (int64_t b = 0; b < streams; ++b) previous[b] = (t > 0 && t < token_counts[b]) ? tokens[b][t - 1] : -1;
     const float* logits = predictor.step(previous);
     at::parallel_for(0, streams, 1, [&](int64_t begin, int64_t end) {
       for (int64_t b = begin; b < end; ++b) {
-        if (t >= token_counts[b] || is_known(b)) continue;
+        if (t >= token_counts[b]) continue;
+        // A fed stream's table still goes through the match model, whose mixer learns from every stream.
         tables[b].assign_logits({logits + b * vocab, static_cast<size_t>(vocab)}, total_bits);
-        tokens[b].push_back(decode_symbol(decoders[b], tables[b]));
-        // Reading past its payload, a stream is corrupt whatever follows: stop now, not after all its tokens.
-        if (decoders[b].overrun()) throw Error("chunk " + std::to_string(b) + " of the group ran past its coded bytes: the archive is corrupt");
+        if (matches) matches->adjust(b, tables[b]);
+        if (!is_known(b)) {
+          tokens[b].push_back(decode_symbol(decoders[b], tables[b]));
+          // Reading past its payload, a stream is corrupt whatever follows: stop now, not after all its tokens.
+          if (decoders[b].overrun()) throw Error("chunk " + std::to_string(b) + " of the group ran past its coded bytes: the archive is corrupt");
+        }
+        if (matches) matches->record(b, tokens[b][t]);
       }
     });
+    if (matches) matches->end_step();
   }
   for (int64_t b = 0; b < streams; ++b) {
     if (!is_known(b) && !decoders[b].finished_cleanly()) {

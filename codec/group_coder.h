@@ -1,6 +1,8 @@
 // Codes one group: B chunks' token sequences, run through the model in lockstep (LockstepPredictor),
 // each chunk into its own range-coder stream so chunks decode independently. Step t feeds each stream
-// its token t-1 (BOS at t = 0) and codes token t under the quantised softmax of the logits.
+// its token t-1 (BOS at t = 0) and codes token t under the quantised softmax of the logits, reshaped by
+// the archive's MatchModel (if any; null: the model's tables alone) where the stream's recent tokens
+// repeat earlier ones. An archive's groups go through one MatchModel in order, on both sides.
 #pragma once
 
 #include <cstdint>
@@ -8,16 +10,19 @@
 #include <vector>
 
 #include "codec/lockstep.h"
+#include "codec/match_model.h"
 
 namespace lmc {
 
 struct EncodedChunk {
   std::vector<uint8_t> payload;
-  double model_bits = 0;  // -sum log2 softmax(logits)[token]: the model's ideal code length (FrequencyTable::ideal_bits)
+  // -sum log2 softmax(logits)[token]: the language model's ideal code length (FrequencyTable::ideal_bits),
+  // before the match model; the payload is shorter than this where repeats were predicted.
+  double model_bits = 0;
 };
 
 std::vector<EncodedChunk> encode_group(LockstepPredictor& predictor, const std::vector<std::vector<TokenId>>& chunks,
-                                       int total_bits);
+                                       int total_bits, MatchModel* matches);
 
 // Inverse of encode_group given each chunk's payload and token count. Throws lmc::Error when a
 // stream does not decode consistently (corrupt or truncated payload, or a different model).
@@ -26,6 +31,7 @@ std::vector<EncodedChunk> encode_group(LockstepPredictor& predictor, const std::
 std::vector<std::vector<TokenId>> decode_group(LockstepPredictor& predictor,
                                                const std::vector<std::span<const uint8_t>>& payloads,
                                                const std::vector<int64_t>& token_counts, int total_bits,
+                                               MatchModel* matches,
                                                const std::vector<std::vector<TokenId>>& known = {});
 
 }  // namespace lmc

@@ -41,7 +41,7 @@ struct Layout {
 
 // Header fields in layout order; tests change one at a time.
 struct HeaderFields {
-  uint8_t version = 2, mode = 0, flags = 1;
+  uint8_t version = 3, mode = 0, flags = 1;
   uint64_t original_size = 12;
   uint64_t fingerprint = 0x1122334455667788ULL;
   uint8_t dtype = 1;
@@ -98,6 +98,7 @@ void expect_equal(const Archive& a, const Archive& b) {
   EXPECT_EQ(a.header.batch_size, b.header.batch_size);
   EXPECT_EQ(a.header.threads, b.header.threads);
   EXPECT_EQ(a.header.total_bits, b.header.total_bits);
+  EXPECT_EQ(a.header.match_model, b.header.match_model);
   ASSERT_EQ(a.groups.size(), b.groups.size());
   for (size_t g = 0; g < a.groups.size(); ++g) {
     ASSERT_EQ(a.groups[g].chunks.size(), b.groups[g].chunks.size());
@@ -123,6 +124,15 @@ std::string parse_error(const std::vector<uint8_t>& bytes) {
 
 TEST(Container, WriterProducesTheDocumentedLayout) {
   EXPECT_EQ(serialize_archive(reference_archive()), reference_bytes().bytes);
+}
+
+TEST(Container, FlagBitOneMarksAnArchiveCodedWithoutTheMatchModel) {
+  Archive a = reference_archive();
+  a.header.match_model = false;
+  HeaderFields h;
+  h.flags = 3;
+  EXPECT_EQ(serialize_archive(a), reference_bytes(h).bytes);
+  expect_equal(parse_archive(reference_bytes(h).bytes), a);
 }
 
 TEST(Container, ParserReadsTheDocumentedLayout) {
@@ -191,13 +201,16 @@ TEST(Container, RejectsWhatIsNotAnArchive) {
   HeaderFields h;
   h.version = 0;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes), "not an lmc archive (format version 0)");
-  h.version = 3;
+  h.version = 4;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes),
-            "archive format version 3 is newer than this lmc (2): upgrade lmc to read it");
-  h.version = 1;
-  EXPECT_EQ(parse_error(reference_bytes(h).bytes),
-            "archive format version 1 was written by an older lmc whose model arithmetic this one (2) does not "
-            "repeat: decompress it with that lmc");
+            "archive format version 4 is newer than this lmc (3): upgrade lmc to read it");
+  for (uint8_t older : {1, 2}) {
+    h.version = older;
+    EXPECT_EQ(parse_error(reference_bytes(h).bytes),
+              "archive format version " + std::to_string(older) +
+                  " was written by an older lmc whose model arithmetic this one (3) does not repeat: decompress "
+                  "it with that lmc");
+  }
 }
 
 TEST(Container, RejectsBadHeaderFields) {
@@ -207,7 +220,7 @@ TEST(Container, RejectsBadHeaderFields) {
     return parse_error(reference_bytes(h).bytes);
   };
   EXPECT_EQ(error_with([](HeaderFields& h) { h.mode = 3; }), "archive corrupt: unknown mode 3");
-  EXPECT_EQ(error_with([](HeaderFields& h) { h.flags = 3; }), "archive corrupt: unknown header flags 3");
+  EXPECT_EQ(error_with([](HeaderFields& h) { h.flags = 5; }), "archive corrupt: unknown header flags 5");
   EXPECT_EQ(error_with([](HeaderFields& h) { h.dtype = 9; }), "archive corrupt: unknown model dtype 9");
   EXPECT_EQ(error_with([](HeaderFields& h) { h.chunk_bytes = 0; }),
             "archive corrupt: chunk size 0 is outside 1..1073741824");
@@ -227,13 +240,13 @@ TEST(Container, RejectsBadHeaderFields) {
 }
 
 TEST(Container, RejectsMalformedNumbers) {
-  Layout overflow = Layout().text("LMC").u8(2).u8(0).u8(1);
+  Layout overflow = Layout().text("LMC").u8(3).u8(0).u8(1);
   for (int i = 0; i < 9; ++i) overflow.u8(0xFF);
   overflow.u8(0x02);  // a tenth byte above 1: more than 64 bits
   EXPECT_EQ(parse_error(overflow.bytes), "archive corrupt: malformed number in the header");
-  Layout overlong = Layout().text("LMC").u8(2).u8(0).u8(1).u8(0x85).u8(0x00);  // 5 in two bytes
+  Layout overlong = Layout().text("LMC").u8(3).u8(0).u8(1).u8(0x85).u8(0x00);  // 5 in two bytes
   EXPECT_EQ(parse_error(overlong.bytes), "archive corrupt: malformed number in the header");
-  Layout max = Layout().text("LMC").u8(2).u8(0).u8(1).varint(UINT64_MAX);
+  Layout max = Layout().text("LMC").u8(3).u8(0).u8(1).varint(UINT64_MAX);
   EXPECT_EQ(parse_error(max.bytes), "archive truncated in the header");  // parsed the maximum, then ran out
 }
 

@@ -1,8 +1,9 @@
 // Coded bits per byte at validation: `lmc train` codes validation chunks with the codec's range coder
 // (encoded, then decoded back to their bytes) and logs val_coded_bpb and val_coded_gap next to val_bpb.
-// With every validation chunk coded, the coded size must be the trainer's own cross-entropy (from its
-// full forward, an independent computation of the coder's KV-cache logits) plus no more than what the
-// coder itself spends; TensorBoard's EventAccumulator reads the same numbers from the run.
+// With every validation chunk coded, the coded size can exceed the trainer's own cross-entropy (from its
+// full forward, an independent computation of the coder's KV-cache logits) by no more than what the
+// coder itself spends, and the codec's match model takes it well below on this repetitive corpus;
+// TensorBoard's EventAccumulator reads the same numbers from the run.
 #include <gtest/gtest.h>
 
 #include "test_util.h"
@@ -40,12 +41,12 @@ TEST_F(CodedValidation, CodedSizeIsTheCrossEntropyPlusTheCodersCost) {
     // The gap is measured against the coder's own logits (KV-cache steps); the trainer's full forward
     // gives the same cross-entropy to fp32 rounding, far below 1e-4 bits per byte.
     EXPECT_NEAR(coded - gap, ce, 1e-4) << r.dump();
-    EXPECT_GE(coded, ce) << r.dump();
     // The coder's cost: at most two bytes per chunk to end each stream (range_coder.cpp) and, with a
     // 2^28 frequency total, well under 0.01 bit per byte for quantisation. The validation split holds
     // chunks of 256 bytes except each document's last, and this corpus is one document.
     EXPECT_LT(gap, 16.0 / kChunkBytes * 1.1 + 0.01) << r.dump();
-    EXPECT_GT(gap, 0.0) << r.dump();
+    // Its sentences reuse a small vocabulary of words, which the tiny model has not learnt yet.
+    EXPECT_LT(coded, ce * 0.8) << "the match model predicts the corpus's repeats: " << r.dump();
   }
   EXPECT_EQ(validations, 4);  // before training, steps 4, 8, 12
 
@@ -69,7 +70,10 @@ TEST_F(CodedValidation, AdaptersOverABf16BaseAreCodedUnderAutocast) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto records = read_metrics(dir_ / "run");
   ASSERT_TRUE(records.back().contains("val_coded_bpb")) << records.back().dump();
-  EXPECT_GT(records.back()["val_coded_gap"].get<double>(), 0.0);
+  const double gap = records.back()["val_coded_gap"].get<double>();
+  EXPECT_LT(gap, 16.0 / kChunkBytes * 1.1 + 0.01);
+  EXPECT_NEAR(records.back()["val_coded_bpb"].get<double>() - gap, records.back()["val_bpb"].get<double>(), 0.05)
+      << "the coder's logits under autocast match the trainer's to bf16 rounding";
 }
 
 }  // namespace

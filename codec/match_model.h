@@ -1,0 +1,78 @@
+// Long-range repeats for the coder. The language model sees one chunk at a time, but markup, legal
+// boilerplate and logs repeat across chunks far more than within one, which is where xz wins on whole
+// files. MatchModel remembers every token coded so far in an archive (up to a window) and, for each
+// stream, finds the last place its latest tokens occurred: in any chunk of an earlier group, or in the
+// part of this group's chunks already coded at this step. Encoder and decoder know exactly those tokens,
+// so the prediction is the same on both sides. The token that followed there is the prediction; a small
+// integer mixer, learning online from the match length, the model's own probability of that token and
+// how often such matches held, sets the probability it gets. The others share the rest in the model's
+// proportions.
+//
+// Every step of a group runs, for each stream b (in any order, on any thread):
+//   adjust(b, table)   the model's table for b's next token, reshaped by b's prediction, if any;
+//   record(b, token)   the token b coded (or decoded, or was fed);
+// then once, on one thread: end_step(). All arithmetic is integer, so both sides agree bit for bit.
+// Tokens are the tables' symbols (0 <= token < vocabulary); nothing here runs a model.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "codec/frequencies.h"
+
+namespace lmc {
+
+class MatchModel {
+ public:
+  // Tokens remembered, at most: a window of this many most recent tokens (rounded up to a power of two,
+  // and at least twice the largest group) is searched.
+  static constexpr uint64_t kDefaultWindow = uint64_t{1} << 24;
+
+  explicit MatchModel(uint64_t window = kDefaultWindow);
+
+  // A new group of chunks with these token counts, in the archive's chunk order.
+  void start_group(std::span<const int64_t> token_counts);
+  void adjust(int64_t stream, FrequencyTable& table);
+  void record(int64_t stream, int32_t token);
+  void end_step();
+
+ private:
+  static constexpr int kBuckets = 16;  // mixer contexts: the match length, capped
+  static constexpr int kInputs = 3;    // stretch(model's p), stretch(bucket's hit rate), bias
+  static constexpr std::array<int, 2> kOrders = {4, 2};  // context lengths looked up, longest first
+
+  struct Stream {
+    uint64_t begin = 0;      // history position of the chunk's first token
+    int64_t count = 0;       // its tokens
+    uint64_t source = 0;     // the match: history position of the predicted token
+    int length = 0;          // tokens matched before `source`; 0: no match
+    bool predicted = false;  // this step: a prediction shaped the table
+    int32_t prediction = -1;
+    int bucket = 0;
+    std::array<int, kInputs> inputs{};
+    int mixed = 0;           // the 12-bit probability the prediction got
+    bool hit = false;
+  };
+
+  int32_t at(uint64_t position) const { return history_[position & (history_.size() - 1)]; }
+  bool known(uint64_t position) const;
+  void find_match(Stream& s) const;
+  void grow(uint64_t end);
+  uint64_t context_hash(const Stream& s, int order, int64_t end) const;
+
+  uint64_t window_;
+  std::vector<int32_t> history_;                      // ring, a power of two long
+  uint64_t oldest_ = 0;                               // positions below this were never kept
+  uint64_t group_begin_ = 0;                          // history position of this group's first token
+  uint64_t group_end_ = 0;
+  int64_t step_ = 0;
+  std::vector<Stream> streams_;
+  std::array<std::vector<uint64_t>, kOrders.size()> last_seen_;  // context hash -> position + 1 of what followed
+  std::array<std::array<int32_t, kInputs>, kBuckets> weights_;   // 16.16 fixed point
+  std::array<int32_t, kBuckets> hit_rate_;                       // 16-bit probability that a match holds
+  std::array<int32_t, kBuckets> hit_count_{};
+};
+
+}  // namespace lmc
