@@ -268,15 +268,16 @@ ArchiveReader::ArchiveReader(std::istream& in) : in_(in) {
     throw Error("archive format version " + str(version) + " is newer than this lmc (" +
                 str(kArchiveFormatVersion) + "): upgrade lmc to read it");
   }
-  if (version < kArchiveFormatVersion) {
+  if (version < kOldestReadableFormatVersion) {
     throw Error("archive format version " + str(version) + " was written by an older lmc whose model arithmetic this one (" +
                 str(kArchiveFormatVersion) + ") does not repeat: decompress it with that lmc");
   }
   const std::string where = "the header";
   header_.mode = static_cast<ArchiveMode>(input.u8(where));
   uint8_t flags = input.u8(where);
-  if (flags & ~(kFlagOriginalSize | kFlagNoMatchModel)) corrupt("unknown header flags " + str(flags));
-  header_.match_model = !(flags & kFlagNoMatchModel);
+  const uint8_t known_flags = version == 2 ? kFlagOriginalSize : kFlagOriginalSize | kFlagNoMatchModel;
+  if (flags & ~known_flags) corrupt("unknown header flags " + str(flags));
+  header_.match_model = version > 2 && !(flags & kFlagNoMatchModel);
   if (flags & kFlagOriginalSize) header_.original_size = input.varint(where);
   header_.model_fingerprint = input.u64(where);
   header_.dtype = static_cast<ModelDtype>(input.u8(where));

@@ -19,8 +19,8 @@
 //   end     := varint 0   u64 checksum (XXH64, seed 0, of all original bytes)
 //
 // A group is the chunks a batch codes in lockstep; its table comes before its payload, so a reader
-// knows every chunk's offset (prefix sums of coded_bytes) before reading it and can decode the chunks
-// in parallel, and a writer can stream: it emits the header, then one group at a time, then the end,
+// knows every chunk's offset (prefix sums of coded_bytes) before reading it and decodes the group's
+// chunks together. With the match model, a group decodes only after every earlier one. A writer can stream: it emits the header, then one group at a time, then the end,
 // and never holds more than one group. Side blobs carry mode-specific data (audio: the WAV header and
 // the coded least-significant bits) with the group they belong to.
 //
@@ -46,8 +46,10 @@ namespace lmc {
 
 // 2: the coder's steps run lmc's own fixed-order kernels (infer/row_linear.h), so version 1's
 // frequencies cannot be rebuilt: an older archive is refused by name instead of failing its checksum.
-// 3: the match model (codec/match_model.h) reshapes the frequencies where tokens repeat.
+// 3: the match model (codec/match_model.h) reshapes the frequencies where tokens repeat, unless flag
+// bit 1 says it was off; a version-2 archive is read as version 3 with that bit set, which is what it is.
 inline constexpr uint8_t kArchiveFormatVersion = 3;
+inline constexpr uint8_t kOldestReadableFormatVersion = 2;
 inline constexpr size_t kMaxSideBlobs = 16;
 
 enum class ArchiveMode : uint8_t { kText = 0, kBytes = 1, kAudio = 2 };

@@ -31,7 +31,8 @@ class FrequencyTable {
 
   // Gives `symbol` the probability p12 / 4096 (0 < p12 < 4096; as close as the total and the other
   // symbols' floor of 1 allow, rounded up) and shares the rest among the other symbols in proportion to
-  // their frequencies above 1, in integers. ideal_bits still reports the probabilities from before.
+  // their frequencies above 1, in integers; when all of them are at the floor they stay there. After
+  // assign_logits, ideal_bits still reports the softmax from before.
   void give_probability(int symbol, uint32_t p12);
 
   // -log2 of the symbol's probability before quantisation: softmax(logits) after assign_logits (from

@@ -84,7 +84,7 @@ std::vector<std::vector<TokenId>> decode_group(LockstepPredictor& predictor,
     const float* logits = predictor.step(previous);
     at::parallel_for(0, streams, 1, [&](int64_t begin, int64_t end) {
       for (int64_t b = begin; b < end; ++b) {
-        if (t >= token_counts[b]) continue;
+        if (t >= token_counts[b] || (is_known(b) && !matches)) continue;
         // A fed stream's table still goes through the match model, whose mixer learns from every stream.
         tables[b].assign_logits({logits + b * vocab, static_cast<size_t>(vocab)}, total_bits);
         if (matches) matches->adjust(b, tables[b]);

@@ -33,7 +33,6 @@ constexpr std::array<int16_t, 4096> make_stretch() {
 constexpr std::array<int16_t, 4096> kStretch = make_stretch();
 
 constexpr int kHashBits = 20;            // entries per context table: 2^20
-constexpr int kMaxVerified = 32;         // tokens compared backwards to measure a match
 constexpr int kBiasInput = 256;          // the mixer's constant input: a logit of 1
 constexpr int64_t kLearningRate = 16;    // weight step per unit of input x error, in 2^-14 of 16.16
 constexpr int32_t kWeightLimit = 1 << 24;
@@ -80,7 +79,7 @@ void MatchModel::grow(uint64_t end) {
   const uint64_t keep = std::min<uint64_t>(group_begin_, history_.size());
   for (uint64_t p = group_begin_ - keep; p < group_begin_; ++p) bigger[p & (size - 1)] = at(p);
   history_.swap(bigger);
-  oldest_ = group_begin_ - keep;
+  oldest_ = std::max(oldest_, group_begin_ - keep);
 }
 
 bool MatchModel::known(uint64_t position) const {
@@ -108,11 +107,11 @@ void MatchModel::find_match(Stream& s) const {
     if (entry == 0) continue;
     const uint64_t source = entry - 1;
     int length = 0;
-    while (length < kMaxVerified && length < step_ && source > static_cast<uint64_t>(length) &&
+    while (length < kMaxLength && length < step_ && source > static_cast<uint64_t>(length) &&
            known(source - 1 - length) && at(source - 1 - length) == at(end - 1 - length)) {
       ++length;
     }
-    if (length >= order) {  // not a hash collision
+    if (length >= order) {  // not a hash collision (order >= kMinLength)
       s.source = source;
       s.length = length;
       return;
@@ -129,11 +128,11 @@ void MatchModel::adjust(int64_t stream, FrequencyTable& table) {
   const int bits = table.total_bits();
   const uint64_t freq = table.freq(prediction);
   const int model_p12 = static_cast<int>(bits >= 12 ? freq >> (bits - 12) : freq << (12 - bits));
-  s.bucket = std::min(s.length, kBuckets - 1);
+  s.bucket = s.length - kMinLength;
   s.inputs = {kStretch[std::clamp(model_p12, 1, 4095)], kStretch[hit_rate_[s.bucket] >> 4], kBiasInput};
   int64_t dot = 0;
   for (int i = 0; i < kInputs; ++i) dot += int64_t{weights_[s.bucket][i]} * s.inputs[i];
-  s.mixed = std::clamp(squash(static_cast<int>(std::clamp<int64_t>(dot >> 16, -2047, 2047))), 1, 4095);
+  s.mixed = squash(static_cast<int>(std::clamp<int64_t>(dot >> 16, -2047, 2047)));
   s.prediction = prediction;
   s.predicted = true;
   table.give_probability(prediction, static_cast<uint32_t>(s.mixed));
@@ -144,8 +143,9 @@ void MatchModel::record(int64_t stream, int32_t token) {
   history_[(s.begin + static_cast<uint64_t>(step_)) & (history_.size() - 1)] = token;
   s.hit = s.predicted && token == s.prediction;
   if (s.hit) {
+    // The history is in file order, so a match may run on into the next chunk: the same text continues.
     ++s.source;
-    s.length = std::min(s.length + 1, 1 << 16);
+    s.length = std::min(s.length + 1, kMaxLength);
   } else {
     s.length = 0;
   }

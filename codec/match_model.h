@@ -26,8 +26,8 @@ namespace lmc {
 
 class MatchModel {
  public:
-  // Tokens remembered, at most: a window of this many most recent tokens (rounded up to a power of two,
-  // and at least twice the largest group) is searched.
+  // Tokens remembered: the ring holds this many (rounded up to a power of two; more when a group needs
+  // over half of it), the current group's included; earlier tokens are forgotten.
   static constexpr uint64_t kDefaultWindow = uint64_t{1} << 24;
 
   explicit MatchModel(uint64_t window = kDefaultWindow);
@@ -39,15 +39,17 @@ class MatchModel {
   void end_step();
 
  private:
-  static constexpr int kBuckets = 16;  // mixer contexts: the match length, capped
-  static constexpr int kInputs = 3;    // stretch(model's p), stretch(bucket's hit rate), bias
   static constexpr std::array<int, 2> kOrders = {4, 2};  // context lengths looked up, longest first
+  static constexpr int kMinLength = kOrders.back();      // the shortest match: the shortest order
+  static constexpr int kBuckets = 16;                    // mixer contexts: the match length, 2..17
+  static constexpr int kMaxLength = kMinLength + kBuckets - 1;  // longer matches share the last bucket
+  static constexpr int kInputs = 3;  // stretch(model's p), stretch(bucket's hit rate), bias
 
   struct Stream {
     uint64_t begin = 0;      // history position of the chunk's first token
     int64_t count = 0;       // its tokens
     uint64_t source = 0;     // the match: history position of the predicted token
-    int length = 0;          // tokens matched before `source`; 0: no match
+    int length = 0;          // tokens matched before `source` (at most kMaxLength); 0: no match
     bool predicted = false;  // this step: a prediction shaped the table
     int32_t prediction = -1;
     int bucket = 0;

@@ -99,7 +99,7 @@ void RunLog::show(const nlohmann::ordered_json& r) {
   add("loss_bpb", "loss", "%.4f bpb");
   add("val_bpb", "val", "%.4f bpb");
   add("val_coded_bpb", "coded", "%.4f bpb");
-  add("val_coded_gap", "(coder", "+%.4f)");
+  add("val_coded_gap", "(vs model", "%+.4f)");
   add("lr", "lr", "%.2e");
   add("tokens_per_second", "speed", "%.0f tok/s");
   if (r.contains("eta_seconds")) line << "  ETA " << format_seconds(r["eta_seconds"].get<double>());
