@@ -3,12 +3,12 @@
 #   1. splits the general English corpus (documents shuffled with seed 1: 80% train, 5% validation,
 #      15% test), the same split recipes/default_model.yaml makes;
 #   2. trains a 4096-piece lossless SentencePiece tokenizer on the train documents only;
-#   3. trains the default model (recipes/default_model.yaml) and copies its best checkpoint to
-#      models/default/;
+#   3. trains the default model (recipes/default_model.yaml, then recipes/default_model_stage2.yaml from
+#      the first stage's best checkpoint) and copies the second stage's best checkpoint to models/default/;
 #   4. trains the medical, legal and speech LoRA adapters on it (recipes/default_lora_*.yaml) and copies
 #      each best adapter to models/adapters/<domain>/.
 # Usage, from the repository root after scripts/setup.sh: bench/train_reference_models.sh [BUILD_DIR]
-# About two hours on two CPU cores. Runs go to runs/ (ignored by git); a run that finished is skipped
+# About three hours on two CPU cores. Runs go to runs/ (ignored by git); a run that finished is skipped
 # and an interrupted one resumes, so the script can simply be run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,7 +42,9 @@ install() {  # run directory, destination: the best weights, without optimizer s
 }
 
 train recipes/default_model.yaml runs/default_model
-install runs/default_model models/default
+train recipes/default_model_stage2.yaml runs/default_model_stage2
+install runs/default_model_stage2 models/default
+cp runs/default_model/metrics.jsonl models/default/metrics_stage1.jsonl
 for domain in medical legal speech; do
   train "recipes/default_lora_$domain.yaml" "runs/lora_$domain"
   install "runs/lora_$domain" "models/adapters/$domain"
