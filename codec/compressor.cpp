@@ -4,7 +4,7 @@
 
 #include <chrono>
 #include <istream>
-#include <optional>
+#include <memory>
 #include <ostream>
 
 #include "codec/chunk_tokens.h"
@@ -108,6 +108,9 @@ class CountingBuffer : public std::streambuf {
 
 std::vector<uint8_t> as_bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
+// One per archive, shared by its groups in order; none when the archive is coded without it.
+std::unique_ptr<MatchModel> match_model_if(bool on) { return on ? std::make_unique<MatchModel>() : nullptr; }
+
 // Codes one group of chunks and appends it to the archive.
 ChunkGroup code_group(LockstepPredictor& predictor, MatchModel* matches, const ChunkTokenizer& tokenizer,
                       const std::vector<std::string_view>& chunks, const CompressOptions& options, CodecStats& stats) {
@@ -181,9 +184,8 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
   stats.mode = mode;
 
   LockstepPredictor predictor(codec.model, start_token(codec.model->config(), *codec.tokenizer));
-  std::optional<MatchModel> match_model;
-  if (options.match_model) match_model.emplace();
-  MatchModel* const matches = match_model ? &*match_model : nullptr;
+  const std::unique_ptr<MatchModel> match_model = match_model_if(options.match_model);
+  MatchModel* const matches = match_model.get();
   ChunkTokenizer tokenizer(*codec.tokenizer, mode);
   CountingBuffer counter(out.rdbuf());
   std::ostream counted(&counter);
@@ -219,7 +221,8 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
       if (pending.size() == offset) break;
       std::string_view block = std::string_view(pending).substr(offset, group_bytes);
       checksum.update(block);
-      writer.write_group(code_group(predictor, matches, tokenizer, split_chunks(block, options.chunk_bytes), options, stats));
+      writer.write_group(
+          code_group(predictor, matches, tokenizer, split_chunks(block, options.chunk_bytes), options, stats));
       stats.bytes_in += block.size();
       offset += block.size();
       if (progress) progress(stats.bytes_in);
@@ -249,9 +252,8 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
   CodecStats stats;
   stats.mode = header.mode;
   LockstepPredictor predictor(codec.model, start_token(codec.model->config(), *codec.tokenizer));
-  std::optional<MatchModel> match_model;
-  if (header.match_model) match_model.emplace();
-  MatchModel* const matches = match_model ? &*match_model : nullptr;
+  const std::unique_ptr<MatchModel> match_model = match_model_if(header.match_model);
+  MatchModel* const matches = match_model.get();
   ChunkTokenizer tokenizer(*codec.tokenizer, header.mode);
   ContentChecksum checksum;
   std::string audio_text;

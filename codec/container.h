@@ -20,8 +20,9 @@
 //
 // A group is the chunks a batch codes in lockstep; its table comes before its payload, so a reader
 // knows every chunk's offset (prefix sums of coded_bytes) before reading it and decodes the group's
-// chunks together. With the match model, a group decodes only after every earlier one. A writer can stream: it emits the header, then one group at a time, then the end,
-// and never holds more than one group. Side blobs carry mode-specific data (audio: the WAV header and
+// chunks together; with the match model, a group decodes only after every earlier one. A writer can
+// stream: it emits the header, then one group at a time, then the end, and never holds more than one
+// group. Side blobs carry mode-specific data (audio: the WAV header and
 // the coded least-significant bits) with the group they belong to.
 //
 // Limits the parser enforces (so corrupt input can't make a reader allocate or loop without bound):

@@ -169,9 +169,7 @@ void FrequencyTable::assign_frequencies(std::span<const uint32_t> freqs, int tot
   total_bits_ = total_bits;
   weights_.clear();
   freqs_.assign(freqs.begin(), freqs.end());
-  block_sums_.assign((freqs_.size() + kBlock - 1) / kBlock, 0);
-  for (size_t s = 0; s < freqs_.size(); ++s) block_sums_[s / kBlock] += freqs_[s];
-  build_block_prefix();
+  sum_blocks();
 }
 
 void FrequencyTable::give_probability(int symbol, uint32_t p12) {
@@ -193,7 +191,11 @@ void FrequencyTable::give_probability(int symbol, uint32_t p12) {
   }
   others -= 1;
   freqs_[symbol] = static_cast<uint32_t>(total - others);  // >= target: the rounding down goes to the symbol
-  std::fill(block_sums_.begin(), block_sums_.end(), 0);
+  sum_blocks();
+}
+
+void FrequencyTable::sum_blocks() {
+  block_sums_.assign((freqs_.size() + kBlock - 1) / kBlock, 0);
   for (size_t s = 0; s < freqs_.size(); ++s) block_sums_[s / kBlock] += freqs_[s];
   build_block_prefix();
 }

@@ -59,6 +59,7 @@ class FrequencyTable {
   Slot find(uint64_t target) const;
 
  private:
+  void sum_blocks();  // block_sums_ and the prefix from freqs_ as they are
   void build_block_prefix();
 
   int total_bits_ = 0;

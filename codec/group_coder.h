@@ -1,8 +1,8 @@
 // Codes one group: B chunks' token sequences, run through the model in lockstep (LockstepPredictor),
-// each chunk into its own range-coder stream, so a group's chunks decode side by side. Step t feeds each stream
-// its token t-1 (BOS at t = 0) and codes token t under the quantised softmax of the logits, reshaped by
-// the archive's MatchModel (if any; null: the model's tables alone) where the stream's recent tokens
-// repeat earlier ones. An archive's groups go through one MatchModel in order, on both sides.
+// each chunk into its own range-coder stream, so a group's chunks decode side by side. Step t feeds
+// each stream its token t-1 (BOS at t = 0) and codes token t under the quantised softmax of the logits,
+// reshaped by the archive's MatchModel (if any; null: the model's tables alone) where the stream's
+// recent tokens repeat earlier ones. An archive's groups go through one MatchModel in order, on both sides.
 #pragma once
 
 #include <cstdint>

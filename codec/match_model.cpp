@@ -65,14 +65,13 @@ void MatchModel::start_group(std::span<const int64_t> token_counts) {
     position += static_cast<uint64_t>(std::max<int64_t>(token_counts[b], 0));
   }
   group_end_ = position;
-  grow(group_end_);
+  grow();
 }
 
 // The ring holds at least the whole group and everything before it that fits in the window. Growing
 // keeps what it can of the old ring; positions older than that count as unknown.
-void MatchModel::grow(uint64_t end) {
-  const uint64_t group_tokens = end - group_begin_;
-  const uint64_t wanted = std::max(std::min(window_, end), 2 * group_tokens);
+void MatchModel::grow() {
+  const uint64_t wanted = std::max(std::min(window_, group_end_), 2 * (group_end_ - group_begin_));
   const uint64_t size = next_power_of_two(std::max<uint64_t>(wanted, 1024));
   if (size <= history_.size()) return;
   std::vector<int32_t> bigger(size);

@@ -61,7 +61,7 @@ class MatchModel {
   int32_t at(uint64_t position) const { return history_[position & (history_.size() - 1)]; }
   bool known(uint64_t position) const;
   void find_match(Stream& s) const;
-  void grow(uint64_t end);
+  void grow();  // makes the ring hold this group (group_begin_ .. group_end_) and what fits before it
   uint64_t context_hash(const Stream& s, int order, int64_t end) const;
 
   uint64_t window_;
