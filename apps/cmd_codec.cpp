@@ -5,12 +5,14 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <system_error>
 
 #include <nlohmann/json.hpp>
 
@@ -18,7 +20,9 @@
 #include "apps/file_streams.h"
 #include "apps/model_options.h"
 #include "codec/codec.h"
+#include "codec/container.h"
 #include "common/error.h"
+#include "data/wav.h"
 #include "infer/fingerprint.h"
 
 namespace lmc::apps {
@@ -26,6 +30,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kSuffix = ".lmc";
+constexpr const char* kAudioModel = "audio";  // under models/
 
 struct CodecCommandOptions {
   ModelOptions model;
@@ -33,7 +38,7 @@ struct CodecCommandOptions {
   std::string output;
   std::string mode = "auto";
   int64_t chunk_bytes = 2048;
-  int64_t batch = 16;
+  std::string batch = "auto";
   bool keep = false;
   bool force = false;
   bool verify = false;
@@ -86,6 +91,51 @@ OpenedModel open_model(const ModelOptions& options) {
   opened.codec.tokenizer = opened.loaded.tokenizer.get();
   opened.codec.fingerprint = model_fingerprint(opened.loaded.model, *opened.loaded.tokenizer);
   return opened;
+}
+
+std::string file_prefix(const std::string& path, size_t bytes) {
+  std::ifstream file(path, std::ios::binary);
+  std::string prefix(bytes, '\0');
+  file.read(prefix.data(), static_cast<std::streamsize>(bytes));
+  prefix.resize(static_cast<size_t>(file.gcount()));
+  return prefix;
+}
+
+// The model compress runs when the user names none: the shipped audio model for a WAV file, whose
+// byte tokens suit audio-as-string where the text model's subwords do not; else the default model.
+// Standard input cannot be read twice, so it always gets the default model.
+OpenedModel open_compress_model(const CodecCommandOptions& options) {
+  ModelOptions chosen = options.model;
+  if (chosen.model.empty() && chosen.adapter.empty() && options.input != "-" &&
+      (options.mode == "auto" || options.mode == "audio") && fs::is_directory(models_dir() / kAudioModel) &&
+      data::looks_like_wav(file_prefix(options.input, 12))) {
+    chosen.model = kAudioModel;
+  }
+  return open_model(chosen);
+}
+
+// The model decompress runs when the user names none: the shipped model (default first) whose
+// fingerprint the archive records. If none has it, the default model, which decompress then refuses
+// with the archive's fingerprint in the message.
+OpenedModel open_decompress_model(const CodecCommandOptions& options) {
+  if (!options.model.model.empty() || !options.model.adapter.empty() || options.input == "-" ||
+      !fs::is_regular_file(options.input)) {
+    return open_model(options.model);
+  }
+  std::ifstream archive(options.input, std::ios::binary);
+  const uint64_t wanted = ArchiveReader(archive).header().model_fingerprint;
+  OpenedModel fallback = open_model(options.model);
+  if (fallback.codec.fingerprint == wanted) return fallback;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(models_dir(), error)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || name == "default" || name == "adapters") continue;
+    ModelOptions candidate = options.model;
+    candidate.model = entry.path().string();
+    OpenedModel opened = open_model(candidate);
+    if (opened.codec.fingerprint == wanted) return opened;
+  }
+  return fallback;
 }
 
 fs::path default_output(const std::string& input, bool compressing) {
@@ -144,6 +194,7 @@ void print_stats(const CodecStats& s, bool as_json, bool compressing) {
                       {"bytes_in", s.bytes_in},
                       {"bytes_out", s.bytes_out},
                       {"chunks", s.chunks},
+                      {"batch", s.batch},
                       {"stored_chunks", s.stored_chunks},
                       {"tokens", s.tokens},
                       {"seconds", s.seconds},
@@ -163,6 +214,17 @@ void print_stats(const CodecStats& s, bool as_json, bool compressing) {
   }
 }
 
+// "auto" is 0, CompressOptions' word for auto_batch's choice.
+int64_t parse_batch(const std::string& text) {
+  if (text == "auto") return 0;
+  int64_t batch = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), batch);
+  if (error != std::errc() || end != text.data() + text.size() || batch < 1 || batch > 65536) {
+    throw Error("--batch: expected auto or a number of chunks in 1..65536, got '" + text + "'");
+  }
+  return batch;
+}
+
 void run_compress(const CodecCommandOptions& options) {
   if (options.as_json && (options.output == "-" || (options.output.empty() && options.input == "-"))) {
     throw Error("--json prints to stdout, so the archive cannot go there too: name it with -o");
@@ -170,10 +232,10 @@ void run_compress(const CodecCommandOptions& options) {
   CompressOptions codec_options;
   codec_options.mode = parse_compress_mode(options.mode);
   codec_options.chunk_bytes = options.chunk_bytes;
-  codec_options.batch = options.batch;
+  codec_options.batch = parse_batch(options.batch);
   codec_options.store_incompressible = !options.no_store;
   codec_options.match_model = !options.no_match;
-  OpenedModel opened = open_model(options.model);
+  OpenedModel opened = open_compress_model(options);
   CodecStats stats;
   run_file_to_file(options, true, [&](std::istream& in, std::optional<uint64_t> size, std::ostream& out) {
     ProgressLine progress("compress", size);
@@ -194,7 +256,7 @@ void run_compress(const CodecCommandOptions& options) {
 }
 
 void run_decompress(const CodecCommandOptions& options) {
-  OpenedModel opened = open_model(options.model);
+  OpenedModel opened = open_decompress_model(options);
   CodecStats stats;
   run_file_to_file(options, false, [&](std::istream& in, std::optional<uint64_t> size, std::ostream& out) {
     ProgressLine progress("decompress", std::nullopt);
@@ -223,9 +285,9 @@ void register_codec_commands(CLI::App& app) {
   compress_command->add_option("--chunk-bytes", compress_options->chunk_bytes, "bytes per independently coded chunk")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
-  compress_command->add_option("--batch", compress_options->batch, "chunks coded in lockstep")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 65536));
+  compress_command->add_option("--batch", compress_options->batch,
+                               "chunks coded in lockstep: auto (64, fewer if a large model's KV cache would pass 2 GiB) or N")
+      ->capture_default_str();
   compress_command->add_flag("--verify", compress_options->verify, "decompress the archive in memory before writing it");
   compress_command->add_flag("--no-store", compress_options->no_store,
                              "code every chunk, even one that coding does not shrink (measures the model and coder)");

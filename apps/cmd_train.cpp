@@ -43,12 +43,13 @@ train::ValidationHook coded_validation(int64_t limit) {
   return [limit](LlamaForCausalLM& model, const Tokenizer& tokenizer, const std::vector<train::Chunk>& chunks) {
     const size_t n = std::min(chunks.size(), static_cast<size_t>(limit));
     const CompressOptions defaults;
+    const auto batch = static_cast<size_t>(auto_batch(model->config(), model->dtype(), defaults.chunk_bytes));
     const ChunkTokenizer chunk_tokenizer(tokenizer, ArchiveMode::kText);
     LockstepPredictor predictor(model, start_token(model->config(), tokenizer));
     MatchModel encoder_matches, decoder_matches;  // each side's own, as in an archive
     double coded_bits = 0, model_bits = 0, bytes = 0;
-    for (size_t begin = 0; begin < n; begin += static_cast<size_t>(defaults.batch)) {
-      const size_t end = std::min(n, begin + static_cast<size_t>(defaults.batch));
+    for (size_t begin = 0; begin < n; begin += batch) {
+      const size_t end = std::min(n, begin + batch);
       std::vector<std::string> originals;
       std::vector<std::vector<TokenId>> ids;
       std::vector<int64_t> counts;

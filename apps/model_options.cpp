@@ -15,7 +15,8 @@ namespace fs = std::filesystem;
 
 void add_model_options(CLI::App& command, ModelOptions& options) {
   command.add_option("--model", options.model,
-                     "Hugging Face model directory (config.json, safetensors); default: models/default");
+                     "Hugging Face model directory (config.json, safetensors), or a shipped model's name "
+                     "(default, audio); default: models/default");
   command.add_option("--adapter", options.adapter,
                      "PEFT LoRA adapter directory, or medical, legal or speech for the default model's adapters; "
                      "applied unmerged on top of --model");
@@ -34,8 +35,33 @@ fs::path models_dir() {
   return exe.parent_path().parent_path() / "models";
 }
 
+namespace {
+
+// A directory as given, or, for a bare name that is not one, the shipped directory of that name under
+// `shelf` (models/ or models/adapters/); `what` names the option in the error.
+fs::path resolve_named(const std::string& value, const fs::path& shelf, const std::string& what) {
+  const fs::path path(value);
+  if (fs::exists(path)) return path;
+  if (value.find('/') == std::string::npos) {
+    const fs::path named = shelf / value;
+    if (fs::is_directory(named)) return named;
+    std::string known;
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(shelf, error)) {
+      if (entry.is_directory() && entry.path().filename() != "adapters") {
+        known += (known.empty() ? "" : ", ") + entry.path().filename().string();
+      }
+    }
+    throw Error(what + " '" + value + "': no such directory, nor a shipped " + what + " (" +
+                (known.empty() ? "none installed" : known) + ")");
+  }
+  throw Error(what + " '" + value + "': no such directory");
+}
+
+}  // namespace
+
 fs::path resolve_model_path(const std::string& model) {
-  if (!model.empty()) return model;
+  if (!model.empty()) return resolve_named(model, models_dir(), "model");
   const fs::path path = models_dir() / "default";
   if (!fs::is_directory(path)) {
     throw Error("no --model given and the default model is not at " + path.string() + " (set LMC_MODELS_DIR)");
@@ -44,20 +70,7 @@ fs::path resolve_model_path(const std::string& model) {
 }
 
 fs::path resolve_adapter_path(const std::string& adapter) {
-  const fs::path path(adapter);
-  if (fs::exists(path)) return path;
-  if (adapter.find('/') == std::string::npos) {
-    const fs::path named = models_dir() / "adapters" / adapter;
-    if (fs::is_directory(named)) return named;
-    std::string known;
-    std::error_code error;
-    for (const auto& entry : fs::directory_iterator(models_dir() / "adapters", error)) {
-      known += (known.empty() ? "" : ", ") + entry.path().filename().string();
-    }
-    throw Error("adapter '" + adapter + "': no such directory, nor a named adapter (" +
-                (known.empty() ? "none installed" : known) + ")");
-  }
-  throw Error("adapter '" + adapter + "': no such directory");
+  return resolve_named(adapter, models_dir() / "adapters", "adapter");
 }
 
 LoadedModel load_model(const ModelOptions& options) {

@@ -28,7 +28,7 @@ void add_model_options(CLI::App& command, ModelOptions& options);
 // Where the shipped models live: $LMC_MODELS_DIR, else models/ beside the directory holding the lmc
 // binary (the source tree, for build/lmc).
 std::filesystem::path models_dir();
-// The --model value, or the default model (models/default) when it is empty.
+// The --model value: a model directory or a name under models/ (default, audio); models/default when empty.
 std::filesystem::path resolve_model_path(const std::string& model);
 // An --adapter value: a PEFT adapter directory, or a name under models/adapters/ (medical, legal, speech).
 std::filesystem::path resolve_adapter_path(const std::string& adapter);

@@ -31,7 +31,7 @@ struct CodecModel {
 struct CompressOptions {
   CompressMode mode = CompressMode::kAuto;
   int64_t chunk_bytes = 2048;  // as in the papers
-  int64_t batch = 16;          // chunks coded in lockstep
+  int64_t batch = 0;           // chunks coded in lockstep; 0: auto_batch's choice
   int total_bits = 28;         // frequency total 2^28: the floor of 1 per symbol costs < 0.001 bit/token at 128k
   bool store_incompressible = true;  // keep a chunk as it is when coding would not shrink it
   bool match_model = true;           // codec/match_model.h: predict tokens that repeat earlier ones
@@ -42,12 +42,19 @@ struct CodecStats {
   uint64_t bytes_in = 0;     // original bytes
   uint64_t bytes_out = 0;    // archive bytes
   uint64_t chunks = 0;
+  int64_t batch = 0;         // chunks per group, as the archive records it
   uint64_t stored_chunks = 0;  // chunks kept as they are because coding would not shrink them
   uint64_t tokens = 0;
   double model_bits = 0;     // the model's cross-entropy of the coded tokens (encoder only)
   double side_bits = 0;      // bits spent outside the token streams (audio: header and low bits)
   double seconds = 0;
 };
+
+// The batch lmc picks when none is given: as many streams as lmc's CPU kernels take in one call (64),
+// fewer when the KV cache of a group at its worst (one token per byte of every chunk) would pass 2 GiB.
+// Wider groups run faster (the weights are read once per step for all streams), so a small model gets
+// 64, while LLaMA-3-8B in bf16 gets 7. Never less than 1.
+int64_t auto_batch(const LlamaConfig& config, torch::ScalarType dtype, int64_t chunk_bytes);
 
 // Called after each group with the original bytes handled so far.
 using CodecProgress = std::function<void(uint64_t bytes_done)>;

@@ -2,6 +2,7 @@
 // and checking on decoding that the archive belongs to this model. The coding itself is group_coder.
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <chrono>
 #include <istream>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "common/error.h"
 #include "data/audio_string.h"
 #include "data/wav.h"
+#include "infer/row_linear.h"
 #include "infer/scoring.h"
 
 namespace lmc {
@@ -53,10 +55,6 @@ std::string read_rest(std::istream& in) {
   std::string all, block;
   while (!(block = read_up_to(in, 1 << 20)).empty()) all += block;
   return all;
-}
-
-bool looks_like_wav(std::string_view prefix) {
-  return prefix.size() >= 12 && prefix.substr(0, 4) == "RIFF" && prefix.substr(8, 4) == "WAVE";
 }
 
 struct AudioParts {
@@ -153,10 +151,20 @@ std::string archive_mode_name(ArchiveMode mode) {
   return "unknown";
 }
 
+int64_t auto_batch(const LlamaConfig& config, torch::ScalarType dtype, int64_t chunk_bytes) {
+  constexpr int64_t kCacheBudgetBytes = int64_t{2} << 30;
+  const int64_t per_token = 2 * config.num_hidden_layers * config.num_key_value_heads * config.head_dim *
+                            static_cast<int64_t>(c10::elementSize(dtype));
+  const int64_t per_stream = std::max<int64_t>(1, per_token * (chunk_bytes + 1));  // + the start token
+  return std::clamp<int64_t>(kCacheBudgetBytes / per_stream, 1, kRowLinearMaxRows);
+}
+
 CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uint64_t> size, std::ostream& out,
-                    const CompressOptions& options, const CodecProgress& progress) {
+                    const CompressOptions& requested, const CodecProgress& progress) {
   const auto start = std::chrono::steady_clock::now();
-  if (options.chunk_bytes <= 0 || options.batch <= 0) throw Error("chunk size and batch must be positive");
+  if (requested.chunk_bytes <= 0 || requested.batch < 0) throw Error("chunk size must be positive, batch not negative");
+  CompressOptions options = requested;
+  if (options.batch == 0) options.batch = auto_batch(codec.model->config(), codec.model->dtype(), options.chunk_bytes);
   CodecStats stats;
   ArchiveHeader header;
   header.model_fingerprint = codec.fingerprint;
@@ -171,7 +179,7 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
   std::string pending = read_up_to(in, 12);
   std::optional<AudioParts> audio;
   ArchiveMode mode = options.mode == CompressMode::kBytes ? ArchiveMode::kBytes : ArchiveMode::kText;
-  if (options.mode == CompressMode::kAudio || (options.mode == CompressMode::kAuto && looks_like_wav(pending))) {
+  if (options.mode == CompressMode::kAudio || (options.mode == CompressMode::kAuto && data::looks_like_wav(pending))) {
     pending += read_rest(in);
     size = pending.size();
     audio = split_wav(pending);
@@ -182,6 +190,7 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
   // The container checks original_size against the chunks, which in audio hold only the samples' text.
   header.original_size = audio ? std::nullopt : size;
   stats.mode = mode;
+  stats.batch = options.batch;
 
   LockstepPredictor predictor(codec.model, start_token(codec.model->config(), *codec.tokenizer));
   const std::unique_ptr<MatchModel> match_model = match_model_if(options.match_model);
@@ -251,6 +260,7 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
   at::set_num_threads(static_cast<int>(header.threads));
   CodecStats stats;
   stats.mode = header.mode;
+  stats.batch = static_cast<int64_t>(header.batch_size);
   LockstepPredictor predictor(codec.model, start_token(codec.model->config(), *codec.tokenizer));
   const std::unique_ptr<MatchModel> match_model = match_model_if(header.match_model);
   MatchModel* const matches = match_model.get();

@@ -129,4 +129,8 @@ WavLayout parse_wav(const ReadAt& read_at, uint64_t file_size) {
   return with_context("WAV", [&] { return parse_chunks(read_at, file_size); });
 }
 
+bool looks_like_wav(std::string_view prefix) {
+  return prefix.size() >= 12 && prefix.substr(0, 4) == "RIFF" && prefix.substr(8, 4) == "WAVE";
+}
+
 }  // namespace lmc::data

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string_view>
 
 #include "data/pcm_format.h"
 
@@ -22,6 +23,10 @@ struct WavLayout {
 
 // Fills `out` with the file's bytes starting at `offset`; throws lmc::Error if it cannot.
 using ReadAt = std::function<void(uint64_t offset, std::span<uint8_t> out)>;
+
+// Whether a file starting with `prefix` (its first 12 bytes suffice) declares itself RIFF/WAVE. Cheap,
+// for choosing a path; parse_wav still decides whether the file is PCM lmc can read.
+bool looks_like_wav(std::string_view prefix);
 
 // Parses a WAV file held in memory.
 WavLayout parse_wav(std::span<const uint8_t> file);

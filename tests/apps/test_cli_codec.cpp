@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <random>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -159,6 +160,36 @@ TEST(CliCodec, ChunksLongerThanTheModelsContextAreRefused) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("4096 tokens is longer than the model's context of 2048 positions"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(tmp / "in.lmc"));
+}
+
+// Without --batch, the tiny model gets 64 streams a group (codec.h's auto_batch); the archive records
+// the batch, and decompression takes it from there.
+TEST(CliCodec, BatchIsChosenUnlessGiven) {
+  testing::TempDir tmp;
+  const std::string bytes = random_bytes(5 * 700, 4);
+  write_file(tmp / "in", bytes);
+  for (const auto& [flags, batch] : std::vector<std::pair<std::string, int>>{
+           {"", 64}, {"--batch auto", 64}, {"--batch 3", 3}}) {
+    SCOPED_TRACE(flags);
+    auto c = run_lmc("compress -k -f --json --threads 1 --chunk-bytes 700 " + flags + model_flag() + "-o " +
+                     (tmp / "in.lmc").string() + " " + (tmp / "in").string());
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    EXPECT_EQ(json::parse(c.out)["batch"], batch);
+    auto d = run_lmc("decompress -k -f --json" + model_flag() + "-o " + (tmp / "out").string() + " " +
+                     (tmp / "in.lmc").string());
+    ASSERT_EQ(d.exit_code, 0) << d.err;
+    EXPECT_EQ(json::parse(d.out)["batch"], batch);
+    EXPECT_TRUE(read_file(tmp / "out") == bytes);
+  }
+  for (const char* bad : {"0", "65537", "7x", "many"}) {
+    SCOPED_TRACE(bad);
+    auto r = run_lmc("compress -k --batch "s + bad + model_flag() + "-o " + (tmp / "bad.lmc").string() + " " +
+                     (tmp / "in").string());
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err, "lmc compress: error: --batch: expected auto or a number of chunks in 1..65536, got '"s + bad +
+                         "'\n");
+    EXPECT_FALSE(fs::exists(tmp / "bad.lmc"));
+  }
 }
 
 TEST(CliCodec, GzipLikeFileHandling) {
@@ -343,6 +374,45 @@ TEST(CliCodecAudio, NonPcmWavFallsBackToBytes) {
   const std::string wav = "RIFF" + riff_size + "WAVE" + fmt + data;
   EXPECT_EQ(round_trip(wav, "--mode audio")["mode"], "bytes");
   EXPECT_EQ(round_trip(wav)["mode"], "text");
+}
+
+// With no --model, a WAV file goes to the shipped audio model and anything else to the default model;
+// decompression without --model finds the shipped model whose fingerprint the archive records, so
+// every archive below comes back without naming its model. Two different tiny models play both parts.
+TEST(CliCodecAudio, ShippedModelIsChosenForTheInput) {
+  testing::TempDir tmp;
+  const fs::path shelf = tmp / "models";
+  fs::create_directories(shelf / "adapters");
+  fs::copy(golden_dir("cli_models") / "micro_bytes_model", shelf / "default", fs::copy_options::recursive);
+  fs::copy(golden_dir("cli_models") / "bytes_model", shelf / "audio", fs::copy_options::recursive);
+  write_wav(tmp / "a.wav", 16, 1, 1500);
+  write_file(tmp / "a.txt", "plain text, not audio\n");
+  auto lmc = [&](const std::string& args) {
+    return testing::run_command("LMC_MODELS_DIR=" + shelf.string() + " " + testing::setting("LMC_BIN") +
+                                " " + args + " 2>&1");
+  };
+  // Which model made an archive: only that one (named by path) decompresses it.
+  auto made_with = [&](const fs::path& archive) {
+    std::string found;
+    for (const char* name : {"default", "audio"}) {
+      auto r = run_lmc("decompress -k -f --model " + (shelf / name).string() + " -o " + (tmp / "probe").string() +
+                       " " + archive.string());
+      if (r.exit_code == 0) found += name;
+    }
+    return found;
+  };
+  for (const auto& [input, flags, model] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"a.wav", "", "audio"}, {"a.wav", "--mode bytes", "default"}, {"a.wav", "--model default", "default"},
+           {"a.txt", "", "default"}}) {
+    SCOPED_TRACE(input + " " + flags);
+    const fs::path archive = tmp / (input + ".lmc");
+    auto c = lmc("compress -k -f --threads 1 --no-store " + flags + " " + (tmp / input).string());
+    ASSERT_EQ(c.exit_code, 0) << c.out;
+    EXPECT_EQ(made_with(archive), model);
+    auto d = lmc("decompress -f -o " + (tmp / "back").string() + " " + archive.string());
+    ASSERT_EQ(d.exit_code, 0) << d.out;
+    EXPECT_TRUE(read_file(tmp / "back") == read_file(tmp / input));
+  }
 }
 
 TEST(CliCodecShared, RealFilesOfEveryKindRoundTrip) {

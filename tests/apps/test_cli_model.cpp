@@ -141,5 +141,27 @@ TEST(CliErrors, MissingInputFile) {
                         "/nonexistent/file.txt");
 }
 
+// --model and --adapter take a directory, or the name of one shipped under $LMC_MODELS_DIR (models/);
+// an unknown name is one line that lists what is shipped.
+TEST(CliModels, ShippedModelsAndAdaptersByName) {
+  testing::TempDir tmp;
+  const fs::path shelf = tmp / "models";
+  fs::create_directories(shelf / "adapters");
+  fs::copy(bytes_model(), shelf / "bytes", fs::copy_options::recursive);
+  const std::string sample = (bytes_model() / "sample.bin").string();
+  auto lmc_with_shelf = [&](const std::string& args) {
+    return testing::run_command("LMC_MODELS_DIR=" + shelf.string() + " " + testing::setting("LMC_BIN") + " " + args);
+  };
+  auto by_name = lmc_with_shelf("eval --json --model bytes " + sample);
+  ASSERT_EQ(by_name.exit_code, 0) << by_name.err;
+  auto by_path = run_lmc("eval --json --model " + bytes_model().string() + " " + sample);
+  ASSERT_EQ(by_path.exit_code, 0) << by_path.err;
+  EXPECT_EQ(json::parse(by_name.out)["bits_per_byte"], json::parse(by_path.out)["bits_per_byte"]);
+  expect_one_line_error(lmc_with_shelf("eval --model nonesuch " + sample), "eval",
+                        "model 'nonesuch': no such directory, nor a shipped model (bytes)");
+  expect_one_line_error(lmc_with_shelf("eval --model bytes --adapter nonesuch " + sample), "eval",
+                        "adapter 'nonesuch': no such directory, nor a shipped adapter (none installed)");
+}
+
 }  // namespace
 }  // namespace lmc
