@@ -3,11 +3,18 @@
 // text; the dropped bits are kept here, losslessly): in a frame of `context_period` bytes the LSB of a
 // sample's high byte follows the waveform and compresses, the LSB of its low byte is mostly noise.
 // No modelling beyond that: no mixing, no SSE, no knowledge of WAV layouts.
+//
+// A bit's context is its position in its frame and the bits at that position in earlier frames, plus,
+// when `symbols` are given (the 7-bit characters the bits were shifted out of, one per bit, which a
+// decoder has before any low bit), how that byte's symbol moved over the last two frames: a high
+// byte's LSB flips as the waveform crosses multiples of 256, which the symbols' motion foretells.
+// Without symbols (archives before format 4) the context is the bit history alone.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace lmc {
@@ -15,11 +22,14 @@ namespace lmc {
 inline constexpr int kMaxContextPeriod = 64;
 
 // `bits` holds one bit per element (0 or 1); `context_period` (1..kMaxContextPeriod) is the number of
-// bits per frame, usually bytes per PCM sample frame. Throws lmc::Error on a bad argument.
-std::vector<uint8_t> encode_bits(const std::vector<uint8_t>& bits, int context_period);
+// bits per frame, usually bytes per PCM sample frame; `symbols` is empty or as long as `bits`. Throws
+// lmc::Error on a bad argument.
+std::vector<uint8_t> encode_bits(const std::vector<uint8_t>& bits, int context_period, std::string_view symbols = {});
 
-// Inverse of encode_bits for `n_bits` bits. Throws lmc::Error if `coded` is not a complete, consistent
-// stream of that many bits (truncated, corrupt, or n_bits too large for its size).
-std::vector<uint8_t> decode_bits(std::span<const uint8_t> coded, size_t n_bits, int context_period);
+// Inverse of encode_bits for `n_bits` bits, given the same symbols. Throws lmc::Error if `coded` is
+// not a complete, consistent stream of that many bits (truncated, corrupt, or n_bits too large for its
+// size), or `symbols` is neither empty nor n_bits long.
+std::vector<uint8_t> decode_bits(std::span<const uint8_t> coded, size_t n_bits, int context_period,
+                                 std::string_view symbols = {});
 
 }  // namespace lmc

@@ -210,7 +210,7 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
       ChunkGroup group = code_group(predictor, matches, tokenizer, chunks, options, stats);
       if (begin == 0) {
         std::vector<uint8_t> low_bits{static_cast<uint8_t>(audio->frame_bytes)};
-        auto coded = encode_bits(audio->text.lsb_bits, static_cast<int>(audio->frame_bytes));
+        auto coded = encode_bits(audio->text.lsb_bits, static_cast<int>(audio->frame_bytes), audio->text.ascii);
         low_bits.insert(low_bits.end(), coded.begin(), coded.end());
         group.side = {as_bytes(audio->head), as_bytes(audio->tail), std::move(low_bits)};
         for (const auto& blob : group.side) stats.side_bits += 8.0 * blob.size();
@@ -304,7 +304,10 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
   if (header.mode == ArchiveMode::kAudio) {
     if (audio_side.size() != kAudioSideCount || audio_side[kLowBits].empty()) throw Error("audio archive without its WAV header and low bits");
     const auto& low = audio_side[kLowBits];
-    auto bits = decode_bits({low.data() + 1, low.size() - 1}, audio_text.size(), low[0]);
+    const std::string_view symbols = header.format_version >= 4 ? std::string_view(audio_text) : std::string_view();
+    auto bits = with_context("archive corrupt in the audio's low bits", [&] {
+      return decode_bits({low.data() + 1, low.size() - 1}, audio_text.size(), low[0], symbols);
+    });
     auto samples = data::from_audio_string(audio_text, bits);
     for (const auto& part : {audio_side[kWavHead], samples, audio_side[kWavTail]}) {
       std::string_view view(reinterpret_cast<const char*>(part.data()), part.size());

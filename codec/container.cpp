@@ -278,6 +278,7 @@ ArchiveReader::ArchiveReader(std::istream& in) : in_(in) {
   const uint8_t known_flags = version == 2 ? kFlagOriginalSize : kFlagOriginalSize | kFlagNoMatchModel;
   if (flags & ~known_flags) corrupt("unknown header flags " + str(flags));
   header_.match_model = version > 2 && !(flags & kFlagNoMatchModel);
+  header_.format_version = version;
   if (flags & kFlagOriginalSize) header_.original_size = input.varint(where);
   header_.model_fingerprint = input.u64(where);
   header_.dtype = static_cast<ModelDtype>(input.u8(where));

@@ -49,7 +49,9 @@ namespace lmc {
 // frequencies cannot be rebuilt: an older archive is refused by name instead of failing its checksum.
 // 3: the match model (codec/match_model.h) reshapes the frequencies where tokens repeat, unless flag
 // bit 1 says it was off; a version-2 archive is read as version 3 with that bit set, which is what it is.
-inline constexpr uint8_t kArchiveFormatVersion = 3;
+// 4: audio's low bits are coded in contexts that include the symbols (codec/adaptive_bits.h); version-3
+// audio archives still decode, with the bit-history contexts they were made with.
+inline constexpr uint8_t kArchiveFormatVersion = 4;
 inline constexpr uint8_t kOldestReadableFormatVersion = 2;
 inline constexpr size_t kMaxSideBlobs = 16;
 
@@ -67,6 +69,7 @@ struct ArchiveHeader {
   uint64_t threads = 1;     // threads the model ran with (logits may depend on them)
   int total_bits = 0;       // frequency total 2^total_bits
   bool match_model = true;  // the model's tables were reshaped by codec/match_model.h
+  uint8_t format_version = kArchiveFormatVersion;  // as read; a writer always writes the current one
 };
 
 struct ChunkEntry {

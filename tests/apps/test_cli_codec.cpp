@@ -275,14 +275,15 @@ TEST_F(BadArchive, OlderFormatVersion) {
 }
 
 // Version 2 is version 3 without the match model and its flag: such an archive still decompresses,
-// and the same bytes read as coded with the match model do not.
+// and the same bytes read as coded with the match model do not. Version 3 differs from 4 only in
+// audio archives, so a text archive labelled 3 decodes too.
 TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   const fs::path in = tmp_ / "in", archive = tmp_ / "no_match.lmc", out = tmp_ / "out";
   auto c = run_lmc("compress -k --threads 1 --no-store --no-match" + model_flag() + "-o " + archive.string() + " " +
                    in.string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   std::string version2 = read_file(archive);
-  ASSERT_EQ(version2[3], 3);
+  ASSERT_EQ(version2[3], 4);
   ASSERT_EQ(version2[5] & 2, 2) << "flags byte: bit 1 marks --no-match";
   version2[3] = 2;
   version2[5] = static_cast<char>(version2[5] & ~2);
@@ -293,6 +294,12 @@ TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   std::string with_match = version2;
   with_match[3] = 3;
   expect_refused(with_match, "corrupt");
+  std::string version3 = read_file(archive);
+  version3[3] = 3;
+  write_file(tmp_ / "v3.lmc", version3);
+  auto d3 = run_lmc("decompress -k -f" + model_flag() + "-o " + out.string() + " " + (tmp_ / "v3.lmc").string());
+  ASSERT_EQ(d3.exit_code, 0) << d3.err;
+  EXPECT_TRUE(read_file(out) == read_file(in));
 }
 
 TEST_F(BadArchive, WrongModel) {
@@ -362,6 +369,25 @@ TEST(CliCodecAudio, PcmWavRoundTripsInAudioMode) {
       EXPECT_EQ(stats["mode"], "audio");
     }
   }
+}
+
+// Format 4 codes audio's low bits in contexts that see the symbols; the same archive labelled 3 is
+// read with version 3's bit-history contexts, so its low bits do not decode.
+TEST(CliCodecAudio, LowBitContextsFollowTheFormatVersion) {
+  testing::TempDir tmp;
+  write_wav(tmp / "a.wav", 16, 1, 1500);
+  auto c = run_lmc("compress -k --threads 1" + model_flag() + "-o " + (tmp / "a.lmc").string() + " " +
+                   (tmp / "a.wav").string());
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  std::string archive = read_file(tmp / "a.lmc");
+  ASSERT_EQ(archive[3], 4);
+  archive[3] = 3;
+  write_file(tmp / "v3.lmc", archive);
+  auto d = run_lmc("decompress" + model_flag() + "-o " + (tmp / "out").string() + " " + (tmp / "v3.lmc").string());
+  EXPECT_EQ(d.exit_code, 1);
+  EXPECT_EQ(d.err, "lmc decompress: error: archive corrupt in the audio's low bits: coded bit stream is truncated or "
+                   "corrupt\n");
+  EXPECT_FALSE(fs::exists(tmp / "out"));
 }
 
 TEST(CliCodecAudio, NonPcmWavFallsBackToBytes) {

@@ -34,12 +34,24 @@ std::vector<uint8_t> pcm_low_bits(const std::vector<int16_t>& samples) {
   return bits;
 }
 
-// Codes `bits`, checks the round trip and returns (and prints) the cost in bits per bit.
-double round_trip_rate(const std::vector<uint8_t>& bits, int period, const char* what) {
-  std::vector<uint8_t> coded = encode_bits(bits, period);
-  EXPECT_EQ(decode_bits(coded, bits.size(), period), bits) << what;
+// The 7-bit symbols audio-as-string keeps of the same bytes: what a decoder has before the low bits.
+std::string pcm_symbols(const std::vector<int16_t>& samples) {
+  std::string symbols;
+  for (int16_t s : samples) {
+    auto u = static_cast<uint16_t>(s);
+    symbols.push_back(static_cast<char>((u & 0xff) >> 1));
+    symbols.push_back(static_cast<char>(u >> 9));
+  }
+  return symbols;
+}
+
+// Codes `bits` (in symbol contexts when `symbols` are given), checks the round trip and returns (and
+// prints) the cost in bits per bit.
+double round_trip_rate(const std::vector<uint8_t>& bits, int period, const char* what, std::string_view symbols = {}) {
+  std::vector<uint8_t> coded = encode_bits(bits, period, symbols);
+  EXPECT_EQ(decode_bits(coded, bits.size(), period, symbols), bits) << what;
   double rate = 8.0 * coded.size() / bits.size();
-  std::printf("%s: %.4f bits per bit\n", what, rate);
+  std::printf("%s%s: %.4f bits per bit\n", what, symbols.empty() ? "" : " (symbol contexts)", rate);
   return rate;
 }
 
@@ -51,6 +63,10 @@ TEST(AdaptiveBits, RoundTripsAnyPeriodAndLength) {
       for (size_t i = 0; i < n; i += 3) bits[i] = 1;  // some structure too
       std::vector<uint8_t> coded = encode_bits(bits, period);
       EXPECT_EQ(decode_bits(coded, n, period), bits) << "period " << period << " n " << n;
+      std::string symbols(n, '\0');
+      for (char& c : symbols) c = static_cast<char>(rng() & 0x7f);
+      coded = encode_bits(bits, period, symbols);
+      EXPECT_EQ(decode_bits(coded, n, period, symbols), bits) << "period " << period << " n " << n << " symbols";
     }
   }
 }
@@ -88,7 +104,11 @@ TEST(AdaptiveBits, SyntheticStereoPcmLowBitsCompress) {
     samples.push_back(tone(2000, 170, t));
   }
   // Half the bits are noise (1 bit each), so this needs the high bytes' bits under 0.8 bits each.
-  EXPECT_LT(round_trip_rate(pcm_low_bits(samples), 4, "synthetic stereo PCM low bits"), 0.9);
+  const double history = round_trip_rate(pcm_low_bits(samples), 4, "synthetic stereo PCM low bits");
+  EXPECT_LT(history, 0.9);
+  // The symbols show where the waveform is heading: bit 8 flips only when the high byte's symbol moves.
+  EXPECT_LT(round_trip_rate(pcm_low_bits(samples), 4, "synthetic stereo PCM low bits", pcm_symbols(samples)),
+            history * 0.9);
 }
 
 TEST(AdaptiveBits, RealSpeechLowBitsCompress) {
@@ -103,7 +123,11 @@ TEST(AdaptiveBits, RealSpeechLowBitsCompress) {
   ASSERT_GT(raw.size(), 100000u);
   std::vector<int16_t> samples(raw.size() / 2);
   std::memcpy(samples.data(), raw.data(), samples.size() * 2);
-  EXPECT_LT(round_trip_rate(pcm_low_bits(samples), 2, "LibriSpeech 16-bit mono low bits"), 1.0);
+  const double history = round_trip_rate(pcm_low_bits(samples), 2, "LibriSpeech 16-bit mono low bits");
+  EXPECT_LT(history, 1.0);
+  const double symbols = round_trip_rate(pcm_low_bits(samples), 2, "LibriSpeech 16-bit mono low bits",
+                                         pcm_symbols(samples));
+  EXPECT_LT(symbols, history * 0.95);
 }
 
 TEST(AdaptiveBits, RejectsBadArguments) {
@@ -111,6 +135,12 @@ TEST(AdaptiveBits, RejectsBadArguments) {
   EXPECT_THROW(encode_bits({0, 1}, 0), Error);
   EXPECT_THROW(encode_bits({0, 1}, kMaxContextPeriod + 1), Error);
   EXPECT_THROW(decode_bits({}, 0, -1), Error);
+  try {
+    encode_bits({0, 1, 1}, 2, "ab");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "2 symbols for 3 bits");
+  }
   try {
     decode_bits(std::vector<uint8_t>(3, 0), 1000000000, 2);
     FAIL();

@@ -41,7 +41,7 @@ struct Layout {
 
 // Header fields in layout order; tests change one at a time.
 struct HeaderFields {
-  uint8_t version = 3, mode = 0, flags = 1;
+  uint8_t version = 4, mode = 0, flags = 1;
   uint64_t original_size = 12;
   uint64_t fingerprint = 0x1122334455667788ULL;
   uint8_t dtype = 1;
@@ -99,6 +99,7 @@ void expect_equal(const Archive& a, const Archive& b) {
   EXPECT_EQ(a.header.threads, b.header.threads);
   EXPECT_EQ(a.header.total_bits, b.header.total_bits);
   EXPECT_EQ(a.header.match_model, b.header.match_model);
+  EXPECT_EQ(a.header.format_version, b.header.format_version);
   ASSERT_EQ(a.groups.size(), b.groups.size());
   for (size_t g = 0; g < a.groups.size(); ++g) {
     ASSERT_EQ(a.groups[g].chunks.size(), b.groups[g].chunks.size());
@@ -142,9 +143,19 @@ TEST(Container, VersionTwoArchivesReadAsCodedWithoutTheMatchModel) {
   h.version = 2;
   Archive expected = reference_archive();
   expected.header.match_model = false;
+  expected.header.format_version = 2;
   expect_equal(parse_archive(reference_bytes(h).bytes), expected);
   h.flags = 3;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes), "archive corrupt: unknown header flags 3");
+}
+
+// Version 3 is version 4 with audio's low bits in bit-history contexts: the header says which it was.
+TEST(Container, VersionThreeArchivesKeepTheirVersion) {
+  HeaderFields h;
+  h.version = 3;
+  Archive expected = reference_archive();
+  expected.header.format_version = 3;
+  expect_equal(parse_archive(reference_bytes(h).bytes), expected);
 }
 
 TEST(Container, ParserReadsTheDocumentedLayout) {
@@ -213,12 +224,12 @@ TEST(Container, RejectsWhatIsNotAnArchive) {
   HeaderFields h;
   h.version = 0;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes), "not an lmc archive (format version 0)");
-  h.version = 4;
+  h.version = 5;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes),
-            "archive format version 4 is newer than this lmc (3): upgrade lmc to read it");
+            "archive format version 5 is newer than this lmc (4): upgrade lmc to read it");
   h.version = 1;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes),
-            "archive format version 1 was written by an older lmc whose model arithmetic this one (3) does not "
+            "archive format version 1 was written by an older lmc whose model arithmetic this one (4) does not "
             "repeat: decompress it with that lmc");
 }
 
