@@ -1,7 +1,7 @@
 """The paper's tables at CPU scale: compression ratios on each domain's held-out test split.
 
 Usage, from the repository root after bench/train_reference_models.sh:
-    python bench/paper_tables.py [--build build] [--sample-bytes 262144] [--threads 2] [--batch 16]
+    python bench/paper_tables.py [--build build] [--sample-bytes 262144] [--threads 2] [--batch auto]
 
 For each domain it rebuilds the held-out test split exactly as the training recipes split their data
 (`lmc prepare`, documents shuffled with seed 1: 80% train, 5% validation, 15% test; speech: the separate
@@ -10,7 +10,8 @@ LibriSpeech test-other utterances, decoded from FLAC to WAV) and takes its first
 that size, at least one). On that sample it measures the classic compressors with
 their real command-line tools (gzip -9, bzip2 -9, xz -9e, zstd -19, and flac -8 for audio), on the whole
 sample and on every 2048-byte chunk compressed separately, and `lmc compress` with the default model
-alone and with the domain's adapter, checking every lmc archive decompresses to the original. Writes
+alone, with the domain's adapter and, for speech, with the byte-level audio model (models/audio),
+checking every lmc archive decompresses to the original. Writes
 bench/results/paper_tables.json, docs/results.md and the plots in docs/img/.
 """
 import argparse
@@ -32,11 +33,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 CHUNK = 2048
 NO_MATCH = " --no-match"
+BASE = ("lmc base", "default", None)
+# Each domain's lmc rows: (row name, model under models/, adapter under models/adapters/ or None).
 DOMAINS = [
-    {"name": "general", "inputs": SHARED / "text/general", "adapter": None},
-    {"name": "medical", "inputs": SHARED / "text/medical", "adapter": "medical"},
-    {"name": "legal", "inputs": SHARED / "text/legal", "adapter": "legal"},
-    {"name": "speech", "flacs": SHARED / "audio/librispeech_test", "adapter": "speech"},
+    {"name": "general", "inputs": SHARED / "text/general", "lmc": [BASE]},
+    {"name": "medical", "inputs": SHARED / "text/medical", "lmc": [BASE, ("lmc + medical", "default", "medical")]},
+    {"name": "legal", "inputs": SHARED / "text/legal", "lmc": [BASE, ("lmc + legal", "default", "legal")]},
+    {"name": "speech", "flacs": SHARED / "audio/librispeech_test",
+     "lmc": [BASE, ("lmc + speech", "default", "speech"), ("lmc audio model", "audio", None)]},
 ]
 TOOLS = {
     "gzip -9": ["gzip", "-9", "-n", "-c"],
@@ -108,9 +112,9 @@ def classic(files, audio):
     return rows
 
 
-def lmc_row(lmc, files, tmp, mode, adapter, threads, batch, verify, match=True):
+def lmc_row(lmc, files, tmp, mode, model_name, adapter, threads, batch, verify, match=True):
     total_out = total_seconds = decode_seconds = model_bits = 0.0
-    model = ROOT / "models" / "default"
+    model = ROOT / "models" / model_name
     for path in files:
         archive, restored = tmp / (path.name + ".lmc"), tmp / (path.name + ".out")
         command = [lmc, "compress", "--model", str(model), "--mode", mode, "--threads", str(threads), "--batch",
@@ -154,11 +158,10 @@ def measure(args):
             print(f"{domain['name']}: {len(files)} file(s), {size} bytes", flush=True)
             rows = classic(files, audio)
             mode = "audio" if audio else "text"
-            for adapter in [None] + ([domain["adapter"]] if domain["adapter"] else []):
-                key = f"lmc + {adapter}" if adapter else "lmc base"
-                rows[key] = lmc_row(lmc, files, tmp, mode, adapter, args.threads, args.batch, args.verify)
-                rows[key + NO_MATCH] = lmc_row(lmc, files, tmp, mode, adapter, args.threads, args.batch, False,
-                                               match=False)
+            for key, model_name, adapter in domain["lmc"]:
+                run_args = (lmc, files, tmp, mode, model_name, adapter, args.threads, args.batch)
+                rows[key] = lmc_row(*run_args, args.verify)
+                rows[key + NO_MATCH] = lmc_row(*run_args, False, match=False)
             results["domains"][domain["name"]] = {"files": len(files), "bytes": size, "rows": rows}
             print(json.dumps(rows, indent=1), flush=True)
     return results
@@ -207,7 +210,7 @@ def verdicts(results):
 def plot(results, img):
     img.mkdir(parents=True, exist_ok=True)
     names = list(results["domains"])
-    keys = ["gzip -9", "bzip2 -9", "xz -9e", "zstd -19", "flac -8", "lmc base", "lmc + adapter"]
+    keys = ["gzip -9", "bzip2 -9", "xz -9e", "zstd -19", "flac -8", "lmc base", "lmc + adapter", "lmc audio model"]
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / len(keys)
     for i, key in enumerate(keys):
@@ -226,15 +229,20 @@ def plot(results, img):
 
     fig, ax = plt.subplots(figsize=(9, 4))
     def validations(path, offset=0):
+        if not path.exists():
+            return []
         records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         return [(offset + r["step"], r["val_bpb"]) for r in records if "val_bpb" in r]
 
-    # The default model trained in two stages: the second continues from the first's last step.
-    first_stage = validations(ROOT / "models/default/metrics_stage1.jsonl")
-    runs = [("default model (general)", first_stage + validations(ROOT / "models/default/metrics.jsonl",
-                                                                  first_stage[-1][0] if first_stage else 0))]
+    def two_stages(model):  # the second stage continues from the first's last step
+        first = validations(ROOT / f"models/{model}/metrics_stage1.jsonl")
+        return first + validations(ROOT / f"models/{model}/metrics.jsonl", first[-1][0] if first else 0)
+
+    runs = [("default model (general)", two_stages("default"))]
     runs += [(f"{a} adapter", validations(path)) for a in ("medical", "legal", "speech")
              if (path := ROOT / f"models/adapters/{a}/metrics.jsonl").exists()]
+    if (ROOT / "models/audio").is_dir():
+        runs.append(("audio model (speech)", two_stages("audio")))
     for label, points in runs:
         ax.plot([s for s, _ in points], [v for _, v in points], marker="o", label=label)
     ax.set_xlabel("step")
@@ -248,7 +256,7 @@ def plot(results, img):
 def markdown(results):
     out = ["# Results at CPU scale", "",
            "Written by `bench/paper_tables.py` (measured numbers only; rerun it to regenerate this page and",
-           "`bench/results/paper_tables.json`). Models: `models/default` and `models/adapters/*`, trained with",
+           "`bench/results/paper_tables.json`). Models: `models/default`, `models/adapters/*` and `models/audio`, trained with",
            "`bench/train_reference_models.sh` on this 2-core CPU.", "",
            f"Each domain's sample is the first {results['sample_bytes']} bytes of its held-out test split "
            "(speech: the shortest LibriSpeech test-other utterances that fit in that size, at least one, as 16-bit WAV). Ratio = original "
@@ -284,7 +292,7 @@ def main():
     p.add_argument("--build", default=str(ROOT / "build"))
     p.add_argument("--sample-bytes", type=int, default=262144)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--batch", default="auto", help="lmc compress --batch: auto or a number of chunks")
     p.add_argument("--no-verify", dest="verify", action="store_false",
                    help="skip decompressing lmc's archives (halves the time; no decompression speed)")
     p.add_argument("--from-json", help="rewrite docs/results.md and the plots from a results file")

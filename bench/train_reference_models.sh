@@ -6,9 +6,11 @@
 #   3. trains the default model (recipes/default_model.yaml, then recipes/default_model_stage2.yaml from
 #      the first stage's best checkpoint) and copies the second stage's best checkpoint to models/default/;
 #   4. trains the medical, legal and speech LoRA adapters on it (recipes/default_lora_*.yaml) and copies
-#      each best adapter to models/adapters/<domain>/.
+#      each best adapter to models/adapters/<domain>/;
+#   5. trains the byte-level audio model (recipes/audio_model.yaml, then recipes/audio_model_stage2.yaml)
+#      and copies the second stage's best checkpoint to models/audio/.
 # Usage, from the repository root after scripts/setup.sh: bench/train_reference_models.sh [BUILD_DIR]
-# About three hours on two CPU cores. Runs go to runs/ (ignored by git); a run that finished is skipped
+# About four and a half hours on two CPU cores. Runs go to runs/ (ignored by git); a run that finished is skipped
 # and an interrupted one resumes, so the script can simply be run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,3 +51,7 @@ for domain in medical legal speech; do
   train "recipes/default_lora_$domain.yaml" "runs/lora_$domain"
   install "runs/lora_$domain" "models/adapters/$domain"
 done
+train recipes/audio_model.yaml runs/audio_model
+train recipes/audio_model_stage2.yaml runs/audio_model_stage2
+install runs/audio_model_stage2 models/audio
+cp runs/audio_model/metrics.jsonl models/audio/metrics_stage1.jsonl
