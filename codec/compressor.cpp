@@ -107,7 +107,9 @@ class CountingBuffer : public std::streambuf {
 std::vector<uint8_t> as_bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
 // One per archive, shared by its groups in order; none when the archive is coded without it.
-std::unique_ptr<MatchModel> match_model_if(bool on) { return on ? std::make_unique<MatchModel>() : nullptr; }
+std::unique_ptr<MatchModel> match_model_if(bool on, uint8_t format_version = kArchiveFormatVersion) {
+  return on ? std::make_unique<MatchModel>(MatchModel::kDefaultWindow, format_version >= 5) : nullptr;
+}
 
 // Codes one group of chunks and appends it to the archive.
 ChunkGroup code_group(LockstepPredictor& predictor, MatchModel* matches, const ChunkTokenizer& tokenizer,
@@ -262,7 +264,7 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
   stats.mode = header.mode;
   stats.batch = static_cast<int64_t>(header.batch_size);
   LockstepPredictor predictor(codec.model, start_token(codec.model->config(), *codec.tokenizer));
-  const std::unique_ptr<MatchModel> match_model = match_model_if(header.match_model);
+  const std::unique_ptr<MatchModel> match_model = match_model_if(header.match_model, header.format_version);
   MatchModel* const matches = match_model.get();
   ChunkTokenizer tokenizer(*codec.tokenizer, header.mode);
   ContentChecksum checksum;

@@ -51,7 +51,9 @@ namespace lmc {
 // bit 1 says it was off; a version-2 archive is read as version 3 with that bit set, which is what it is.
 // 4: audio's low bits are coded in contexts that include the symbols (codec/adaptive_bits.h); version-3
 // audio archives still decode, with the bit-history contexts they were made with.
-inline constexpr uint8_t kArchiveFormatVersion = 4;
+// 5: with the match model, a ContextCache (codec/context_cache.h) also reshapes the frequencies;
+// versions 3 and 4 still decode without it.
+inline constexpr uint8_t kArchiveFormatVersion = 5;
 inline constexpr uint8_t kOldestReadableFormatVersion = 2;
 inline constexpr size_t kMaxSideBlobs = 16;
 

@@ -35,6 +35,17 @@ class FrequencyTable {
   // assign_logits, ideal_bits still reports the softmax from before.
   void give_probability(int symbol, uint32_t p12);
 
+  // A symbol and a probability in 32-bit fixed point (2^32 is 1).
+  struct SymbolProbability {
+    int symbol;
+    uint64_t p32;
+  };
+  // Each symbol in `given` (distinct symbols; the span is sorted in place) gets probability p32 / 2^32,
+  // every other symbol its present probability times others_scale32 / 2^32; the result is renormalised
+  // to the total in integers, every frequency at least 1, the rounding remainder to the most probable
+  // symbol. ideal_bits is unchanged, as after give_probability.
+  void reshape(uint64_t others_scale32, std::span<SymbolProbability> given);
+
   // -log2 of the symbol's probability before quantisation: softmax(logits) after assign_logits (from
   // the float weights it quantised, so within ~1e-6 bits of exact, with logits more than 80 below the
   // maximum counted as exactly 80 below), freq / total after assign_frequencies. The ideal code length

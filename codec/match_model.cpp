@@ -47,7 +47,9 @@ constexpr uint64_t next_power_of_two(uint64_t n) {
 
 }  // namespace
 
-MatchModel::MatchModel(uint64_t window) : window_(next_power_of_two(std::max<uint64_t>(window, 1024))) {
+MatchModel::MatchModel(uint64_t window, bool context_cache)
+    : window_(next_power_of_two(std::max<uint64_t>(window, 1024))),
+      cache_(context_cache ? std::make_unique<ContextCache>() : nullptr) {
   for (auto& table : last_seen_) table.assign(size_t{1} << kHashBits, 0);
   // Start by trusting the model, and the match's record a little: the mixer learns the rest.
   for (auto& w : weights_) w = {65536, 19661, 0};
@@ -97,6 +99,13 @@ uint64_t MatchModel::context_hash(const Stream& s, int order, int64_t end) const
   return h >> (64 - kHashBits);
 }
 
+std::span<const int32_t> MatchModel::cache_context(const Stream& s,
+                                                  std::array<int32_t, ContextCache::kLongestOrder>& out) const {
+  const int64_t n = std::min<int64_t>(step_, ContextCache::kLongestOrder);
+  for (int64_t j = 0; j < n; ++j) out[j] = at(s.begin + static_cast<uint64_t>(step_ - n + j));
+  return {out.data(), static_cast<size_t>(n)};
+}
+
 void MatchModel::find_match(Stream& s) const {
   const uint64_t end = s.begin + static_cast<uint64_t>(step_);
   for (size_t i = 0; i < kOrders.size(); ++i) {
@@ -120,6 +129,10 @@ void MatchModel::find_match(Stream& s) const {
 
 void MatchModel::adjust(int64_t stream, FrequencyTable& table) {
   Stream& s = streams_[stream];
+  if (cache_) {
+    std::array<int32_t, ContextCache::kLongestOrder> context;
+    cache_->predict(cache_context(s, context), table, s.cache_prediction);
+  }
   if (s.length == 0) find_match(s);
   if (s.length == 0 || !known(s.source)) return;
   const int32_t prediction = at(s.source);
@@ -167,6 +180,12 @@ void MatchModel::end_step() {
   }
   for (const Stream& s : streams_) {
     if (step_ >= s.count) continue;
+    if (cache_) {
+      const int32_t token = at(s.begin + static_cast<uint64_t>(step_));
+      cache_->learn(s.cache_prediction, token);
+      std::array<int32_t, ContextCache::kLongestOrder> context;
+      cache_->update(cache_context(s, context), token);
+    }
     for (size_t i = 0; i < kOrders.size(); ++i) {
       if (step_ >= kOrders[i]) {
         last_seen_[i][context_hash(s, kOrders[i], step_)] = s.begin + static_cast<uint64_t>(step_) + 1;

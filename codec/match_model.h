@@ -6,7 +6,8 @@
 // so the prediction is the same on both sides. The token that followed there is the prediction; a small
 // integer mixer, learning online from the match length, the model's own probability of that token and
 // how often such matches held, sets the probability it gets. The others share the rest in the model's
-// proportions.
+// proportions. Before that, a ContextCache (codec/context_cache.h) blends in what followed the stream's
+// last few tokens elsewhere in the archive, so the match's mixer sees the model and the cache together.
 //
 // Every step of a group runs, for each stream b (in any order, on any thread):
 //   adjust(b, table)   the model's table for b's next token, reshaped by b's prediction, if any;
@@ -17,9 +18,11 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
+#include "codec/context_cache.h"
 #include "codec/frequencies.h"
 
 namespace lmc {
@@ -30,7 +33,8 @@ class MatchModel {
   // over half of it), the current group's included; earlier tokens are forgotten.
   static constexpr uint64_t kDefaultWindow = uint64_t{1} << 24;
 
-  explicit MatchModel(uint64_t window = kDefaultWindow);
+  // `context_cache`: blend in a ContextCache (archives from format version 5 on).
+  explicit MatchModel(uint64_t window = kDefaultWindow, bool context_cache = true);
 
   // A new group of chunks with these token counts, in the archive's chunk order.
   void start_group(std::span<const int64_t> token_counts);
@@ -56,6 +60,7 @@ class MatchModel {
     std::array<int, kInputs> inputs{};
     int mixed = 0;           // the 12-bit probability the prediction got
     bool hit = false;
+    ContextCache::Prediction cache_prediction;
   };
 
   int32_t at(uint64_t position) const { return history_[position & (history_.size() - 1)]; }
@@ -63,6 +68,8 @@ class MatchModel {
   void find_match(Stream& s) const;
   void grow();  // makes the ring hold this group (group_begin_ .. group_end_) and what fits before it
   uint64_t context_hash(const Stream& s, int order, int64_t end) const;
+  // The stream's tokens before this step, at most the cache's longest order, oldest first.
+  std::span<const int32_t> cache_context(const Stream& s, std::array<int32_t, ContextCache::kLongestOrder>& out) const;
 
   uint64_t window_;
   std::vector<int32_t> history_;                      // ring, a power of two long
@@ -71,6 +78,7 @@ class MatchModel {
   uint64_t group_end_ = 0;
   int64_t step_ = 0;
   std::vector<Stream> streams_;
+  std::unique_ptr<ContextCache> cache_;  // null: off
   std::array<std::vector<uint64_t>, kOrders.size()> last_seen_;  // context hash -> position + 1 of what followed
   std::array<std::array<int32_t, kInputs>, kBuckets> weights_;   // 16.16 fixed point
   std::array<int32_t, kBuckets> hit_rate_;                       // 16-bit probability that a match holds

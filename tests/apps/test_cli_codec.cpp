@@ -275,15 +275,16 @@ TEST_F(BadArchive, OlderFormatVersion) {
 }
 
 // Version 2 is version 3 without the match model and its flag: such an archive still decompresses,
-// and the same bytes read as coded with the match model do not. Version 3 differs from 4 only in
-// audio archives, so a text archive labelled 3 decodes too.
+// and the same bytes read as coded with the match model do not. Versions 3 and 4 differ from 5 only in
+// audio archives and in the context cache, which runs with the match model, so a text archive coded
+// without it and labelled 3 or 4 decodes too; with the match model, one labelled 4 does not.
 TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   const fs::path in = tmp_ / "in", archive = tmp_ / "no_match.lmc", out = tmp_ / "out";
   auto c = run_lmc("compress -k --threads 1 --no-store --no-match" + model_flag() + "-o " + archive.string() + " " +
                    in.string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   std::string version2 = read_file(archive);
-  ASSERT_EQ(version2[3], 4);
+  ASSERT_EQ(version2[3], 5);
   ASSERT_EQ(version2[5] & 2, 2) << "flags byte: bit 1 marks --no-match";
   version2[3] = 2;
   version2[5] = static_cast<char>(version2[5] & ~2);
@@ -294,12 +295,21 @@ TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   std::string with_match = version2;
   with_match[3] = 3;
   expect_refused(with_match, "corrupt");
-  std::string version3 = read_file(archive);
-  version3[3] = 3;
-  write_file(tmp_ / "v3.lmc", version3);
-  auto d3 = run_lmc("decompress -k -f" + model_flag() + "-o " + out.string() + " " + (tmp_ / "v3.lmc").string());
-  ASSERT_EQ(d3.exit_code, 0) << d3.err;
-  EXPECT_TRUE(read_file(out) == read_file(in));
+  for (const char version : {3, 4}) {
+    std::string older = read_file(archive);
+    older[3] = version;
+    write_file(tmp_ / "older.lmc", older);
+    auto d3 = run_lmc("decompress -k -f" + model_flag() + "-o " + out.string() + " " + (tmp_ / "older.lmc").string());
+    ASSERT_EQ(d3.exit_code, 0) << d3.err;
+    EXPECT_TRUE(read_file(out) == read_file(in));
+  }
+  const fs::path cached = tmp_ / "cached.lmc";
+  auto m = run_lmc("compress -k --threads 1 --no-store" + model_flag() + "-o " + cached.string() + " " + in.string());
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  std::string version4 = read_file(cached);
+  ASSERT_EQ(version4[3], 5);
+  version4[3] = 4;
+  expect_refused(version4, "corrupt");
 }
 
 TEST_F(BadArchive, WrongModel) {
@@ -376,11 +386,12 @@ TEST(CliCodecAudio, PcmWavRoundTripsInAudioMode) {
 TEST(CliCodecAudio, LowBitContextsFollowTheFormatVersion) {
   testing::TempDir tmp;
   write_wav(tmp / "a.wav", 16, 1, 1500);
-  auto c = run_lmc("compress -k --threads 1" + model_flag() + "-o " + (tmp / "a.lmc").string() + " " +
+  // Without the match model, format 5 differs from format 3 in the low bits' contexts alone.
+  auto c = run_lmc("compress -k --no-match --threads 1" + model_flag() + "-o " + (tmp / "a.lmc").string() + " " +
                    (tmp / "a.wav").string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   std::string archive = read_file(tmp / "a.lmc");
-  ASSERT_EQ(archive[3], 4);
+  ASSERT_EQ(archive[3], 5);
   archive[3] = 3;
   write_file(tmp / "v3.lmc", archive);
   auto d = run_lmc("decompress" + model_flag() + "-o " + (tmp / "out").string() + " " + (tmp / "v3.lmc").string());

@@ -202,6 +202,19 @@ TEST(MatchModel, RoundTripsAcrossGroupsAndThreadsBitForBit) {
   }
 }
 
+// Archives before format version 5 were coded without the context cache: they must still decode, and
+// the cache must matter, or the version would not need to say so.
+TEST(MatchModel, CodesWithOrWithoutTheContextCache) {
+  std::mt19937_64 rng(12);
+  const auto groups = repetitive_groups(rng, 4, 5);
+  const Coded with = encode(groups, MatchModel(), 2);
+  const Coded without = encode(groups, MatchModel(MatchModel::kDefaultWindow, false), 2);
+  EXPECT_EQ(decode(without, groups, MatchModel(MatchModel::kDefaultWindow, false), 1), groups);
+  EXPECT_EQ(decode(with, groups, MatchModel(), 1), groups);
+  EXPECT_NE(with.payloads, without.payloads);
+  EXPECT_LT(with.bytes, without.bytes) << "passages recur: what followed a context is worth knowing";
+}
+
 TEST(MatchModel, GrowsItsWindowForAGroupLargerThanIt) {
   std::mt19937_64 rng(5);
   std::vector<Group> groups = repetitive_groups(rng, 2, 3);

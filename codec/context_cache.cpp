@@ -1,0 +1,118 @@
+#include "codec/context_cache.h"
+
+#include <algorithm>
+
+namespace lmc {
+namespace {
+
+constexpr int kSlotBits = 20;  // 2^20 contexts, about 110 MB: a file's recurring contexts fit
+// Kneser-Ney's usual discount, 0.75, and a concentration of 2, both in quarters so counts stay integers:
+// an order passes (2 + 0.75 * distinct followers) / (seen + 2) of its mass down to the shorter orders.
+constexpr uint64_t kConcentration4 = 8;
+constexpr uint64_t kDiscount4 = 3;
+// Counts halve at this total: keeps every product below 2^51 and lets old statistics fade.
+constexpr uint32_t kHalveAt = 65535;
+constexpr uint64_t kOne = uint64_t{1} << 32;
+constexpr int64_t kWeightOne = 1 << 16;
+constexpr int64_t kLearningRate = 131;  // 0.002 of the weight's range per unit of gradient
+
+}  // namespace
+
+ContextCache::ContextCache() : slots_(size_t{1} << kSlotBits) { weight_.fill(kWeightOne); }
+
+std::pair<uint64_t, uint32_t> ContextCache::locate(std::span<const int32_t> context, int order) {
+  uint64_t h = static_cast<uint64_t>(order);
+  for (size_t j = context.size() - static_cast<size_t>(order); j < context.size(); ++j) {
+    h = (h + static_cast<uint64_t>(static_cast<uint32_t>(context[j])) + 1) * 0x9E3779B97F4A7C15ull;
+  }
+  return {h >> (64 - kSlotBits), static_cast<uint32_t>(h >> 20) | 1};
+}
+
+void ContextCache::predict(std::span<const int32_t> context, FrequencyTable& table, Prediction& prediction) const {
+  auto& entries = prediction.entries;
+  entries.clear();
+  prediction.longest = 0;
+  uint64_t others_scale = kOne;  // the mass every order so far passed down, as a fraction of the model's
+  const int shift = 32 - table.total_bits();
+  for (size_t k = 0; k < kOrders.size(); ++k) {
+    if (kOrders[k] > static_cast<int>(context.size())) break;
+    const auto [index, check] = locate(context, kOrders[k]);
+    const Slot& slot = slots_[index];
+    if (slot.check != check || slot.total == 0) continue;
+    const uint64_t passed = kConcentration4 + kDiscount4 * slot.distinct;
+    const uint64_t seen = 4 * uint64_t{slot.total} + kConcentration4;
+    auto discounted = [&](int32_t token) -> uint64_t {
+      for (int i = 0; i < slot.used; ++i) {
+        if (slot.token[i] == token) return (4 * uint64_t{slot.count[i]} - kDiscount4) << 32;
+      }
+      return 0;
+    };
+    for (auto& known : entries) known.cache = (discounted(known.symbol) + passed * known.cache) / seen;
+    for (int i = 0; i < slot.used; ++i) {
+      const int32_t token = slot.token[i];
+      if (token < 0 || token >= table.vocab()) continue;
+      if (std::any_of(entries.begin(), entries.end(), [&](const auto& e) { return e.symbol == token; })) continue;
+      const uint64_t model = uint64_t{table.freq(token)} << shift;
+      entries.push_back({token, (discounted(token) + passed * ((others_scale * model) >> 32)) / seen, model});
+    }
+    others_scale = others_scale * passed / seen;
+    prediction.longest = static_cast<int>(k) + 1;
+  }
+  prediction.others_scale = others_scale;
+  if (prediction.longest == 0) return;
+  const uint64_t weight = static_cast<uint64_t>(weight_[prediction.longest]);
+  const uint64_t rest = static_cast<uint64_t>(kWeightOne) - weight;
+  auto mix = [&](uint64_t model, uint64_t cache) { return (rest * model + weight * cache) >> 16; };
+  prediction.mixed.clear();
+  for (const auto& e : entries) prediction.mixed.push_back({e.symbol, mix(e.model, std::min(e.cache, kOne))});
+  table.reshape(mix(kOne, others_scale), prediction.mixed);
+}
+
+void ContextCache::learn(const Prediction& prediction, int32_t token) {
+  if (prediction.longest == 0) return;
+  // Gradient ascent on log p(token) over the weight: d/dw log((1 - w) model + w cache) is
+  // (cache - model) / mixed; for a token no context saw, cache = others_scale * model.
+  int64_t cache = static_cast<int64_t>(std::min(prediction.others_scale, kOne)), model = int64_t{kOne};
+  for (const auto& e : prediction.entries) {
+    if (e.symbol == token) {
+      cache = static_cast<int64_t>(std::min(e.cache, kOne));
+      model = static_cast<int64_t>(e.model);
+      break;
+    }
+  }
+  int32_t& weight = weight_[prediction.longest];
+  const int64_t mixed = (((kWeightOne - weight) * model + weight * cache) >> 16) + 1;
+  const int64_t step = std::clamp<int64_t>(kLearningRate * (cache - model) / mixed, -kWeightOne, kWeightOne);
+  weight = static_cast<int32_t>(std::clamp<int64_t>(weight + step, 0, kWeightOne));
+}
+
+void ContextCache::update(std::span<const int32_t> context, int32_t token) {
+  for (const int order : kOrders) {
+    if (order > static_cast<int>(context.size())) break;
+    const auto [index, check] = locate(context, order);
+    Slot& slot = slots_[index];
+    if (slot.check != check) slot = Slot{.check = check};
+    const auto stored = slot.token.begin() + slot.used;
+    auto follower = std::find(slot.token.begin(), stored, token);
+    if (follower == stored) {
+      ++slot.distinct;
+      if (slot.used < kFollowers) {
+        ++slot.used;
+      } else {  // full: the least seen makes room
+        follower = slot.token.begin() + (std::min_element(slot.count.begin(), slot.count.end()) - slot.count.begin());
+      }
+      *follower = token;
+      slot.count[follower - slot.token.begin()] = 0;
+    }
+    const size_t i = static_cast<size_t>(follower - slot.token.begin());
+    ++slot.count[i];
+    ++slot.total;
+    if (slot.total >= kHalveAt || slot.count[i] == UINT16_MAX) {
+      slot.total = (slot.total + 1) / 2;
+      slot.distinct = (slot.distinct + 1) / 2;
+      for (int j = 0; j < slot.used; ++j) slot.count[j] = static_cast<uint16_t>((slot.count[j] + 1) / 2);
+    }
+  }
+}
+
+}  // namespace lmc
