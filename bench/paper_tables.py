@@ -239,8 +239,8 @@ def plot(results, img):
         return first + validations(ROOT / f"models/{model}/metrics.jsonl", first[-1][0] if first else 0)
 
     runs = [("default model (general)", two_stages("default"))]
-    runs += [(f"{a} adapter", validations(path)) for a in ("medical", "legal", "speech")
-             if (path := ROOT / f"models/adapters/{a}/metrics.jsonl").exists()]
+    runs += [(f"{a} adapter", two_stages(f"adapters/{a}")) for a in ("medical", "legal", "speech")
+             if (ROOT / f"models/adapters/{a}/metrics.jsonl").exists()]
     if (ROOT / "models/audio").is_dir():
         runs.append(("audio model (speech)", two_stages("audio")))
     for label, points in runs:
