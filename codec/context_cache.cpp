@@ -5,10 +5,10 @@
 namespace lmc {
 namespace {
 
-constexpr int kSlotBits = 20;  // 2^20 contexts, about 110 MB: a file's recurring contexts fit
-// Kneser-Ney's usual discount, 0.75, and a concentration of 2, both in quarters so counts stay integers:
-// an order passes (2 + 0.75 * distinct followers) / (seen + 2) of its mass down to the shorter orders.
-constexpr uint64_t kConcentration4 = 8;
+constexpr int kSlotBits = 20;  // 2^20 contexts in pairs of slots, about 210 MB
+// Kneser-Ney's usual discount, 0.75, and a concentration of 1, both in quarters so counts stay integers:
+// an order passes (1 + 0.75 * distinct followers) / (seen + 1) of its mass down to the shorter orders.
+constexpr uint64_t kConcentration4 = 4;
 constexpr uint64_t kDiscount4 = 3;
 // Counts halve at this total: keeps every product below 2^51 and lets old statistics fade.
 constexpr uint32_t kHalveAt = 65535;
@@ -18,27 +18,48 @@ constexpr int64_t kLearningRate = 131;  // 0.002 of the weight's range per unit 
 
 }  // namespace
 
-ContextCache::ContextCache() : slots_(size_t{1} << kSlotBits) { weight_.fill(kWeightOne); }
+// Untrained, the table moves half way to the blend: trusting the cache fully from the start costs more on
+// text whose short contexts mislead than it gains where they repeat (measured on the held-out samples).
+ContextCache::ContextCache() : slots_(size_t{1} << kSlotBits) { weight_.fill(kWeightOne / 2); }
 
 std::pair<uint64_t, uint32_t> ContextCache::locate(std::span<const int32_t> context, int order) {
   uint64_t h = static_cast<uint64_t>(order);
   for (size_t j = context.size() - static_cast<size_t>(order); j < context.size(); ++j) {
     h = (h + static_cast<uint64_t>(static_cast<uint32_t>(context[j])) + 1) * 0x9E3779B97F4A7C15ull;
   }
-  return {h >> (64 - kSlotBits), static_cast<uint32_t>(h >> 20) | 1};
+  return {(h >> (64 - kSlotBits)) & ~uint64_t{1}, static_cast<uint32_t>(h >> 20) | 1};
+}
+
+const ContextCache::Slot* ContextCache::find(std::span<const int32_t> context, int order) const {
+  const auto [index, check] = locate(context, order);
+  for (uint64_t i = index; i < index + 2; ++i) {
+    if (slots_[i].check == check) return &slots_[i];
+  }
+  return nullptr;
+}
+
+// A context new to the cache takes the emptier of its two slots: the one seen less often.
+ContextCache::Slot& ContextCache::find_or_claim(std::span<const int32_t> context, int order) {
+  const auto [index, check] = locate(context, order);
+  for (uint64_t i = index; i < index + 2; ++i) {
+    if (slots_[i].check == check) return slots_[i];
+  }
+  Slot& claimed = slots_[index].total <= slots_[index + 1].total ? slots_[index] : slots_[index + 1];
+  claimed = Slot{.check = check};
+  return claimed;
 }
 
 void ContextCache::predict(std::span<const int32_t> context, FrequencyTable& table, Prediction& prediction) const {
   auto& entries = prediction.entries;
   entries.clear();
-  prediction.longest = 0;
+  prediction.weight = -1;
   uint64_t others_scale = kOne;  // the mass every order so far passed down, as a fraction of the model's
   const int shift = 32 - table.total_bits();
   for (size_t k = 0; k < kOrders.size(); ++k) {
     if (kOrders[k] > static_cast<int>(context.size())) break;
-    const auto [index, check] = locate(context, kOrders[k]);
-    const Slot& slot = slots_[index];
-    if (slot.check != check || slot.total == 0) continue;
+    const Slot* found = find(context, kOrders[k]);
+    if (found == nullptr || found->total == 0) continue;
+    const Slot& slot = *found;
     const uint64_t passed = kConcentration4 + kDiscount4 * slot.distinct;
     const uint64_t seen = 4 * uint64_t{slot.total} + kConcentration4;
     auto discounted = [&](int32_t token) -> uint64_t {
@@ -56,11 +77,11 @@ void ContextCache::predict(std::span<const int32_t> context, FrequencyTable& tab
       entries.push_back({token, (discounted(token) + passed * ((others_scale * model) >> 32)) / seen, model});
     }
     others_scale = others_scale * passed / seen;
-    prediction.longest = static_cast<int>(k) + 1;
+    prediction.weight = static_cast<int>((k * 3 + std::min<uint32_t>(slot.total, 3) - 1) * 2 + (slot.distinct == 1));
   }
   prediction.others_scale = others_scale;
-  if (prediction.longest == 0) return;
-  const uint64_t weight = static_cast<uint64_t>(weight_[prediction.longest]);
+  if (prediction.weight < 0) return;
+  const uint64_t weight = static_cast<uint64_t>(weight_[prediction.weight]);
   const uint64_t rest = static_cast<uint64_t>(kWeightOne) - weight;
   auto mix = [&](uint64_t model, uint64_t cache) { return (rest * model + weight * cache) >> 16; };
   prediction.mixed.clear();
@@ -69,7 +90,7 @@ void ContextCache::predict(std::span<const int32_t> context, FrequencyTable& tab
 }
 
 void ContextCache::learn(const Prediction& prediction, int32_t token) {
-  if (prediction.longest == 0) return;
+  if (prediction.weight < 0) return;
   // Gradient ascent on log p(token) over the weight: d/dw log((1 - w) model + w cache) is
   // (cache - model) / mixed; for a token no context saw, cache = others_scale * model.
   int64_t cache = static_cast<int64_t>(std::min(prediction.others_scale, kOne)), model = int64_t{kOne};
@@ -80,7 +101,7 @@ void ContextCache::learn(const Prediction& prediction, int32_t token) {
       break;
     }
   }
-  int32_t& weight = weight_[prediction.longest];
+  int32_t& weight = weight_[prediction.weight];
   const int64_t mixed = (((kWeightOne - weight) * model + weight * cache) >> 16) + 1;
   const int64_t step = std::clamp<int64_t>(kLearningRate * (cache - model) / mixed, -kWeightOne, kWeightOne);
   weight = static_cast<int32_t>(std::clamp<int64_t>(weight + step, 0, kWeightOne));
@@ -89,9 +110,7 @@ void ContextCache::learn(const Prediction& prediction, int32_t token) {
 void ContextCache::update(std::span<const int32_t> context, int32_t token) {
   for (const int order : kOrders) {
     if (order > static_cast<int>(context.size())) break;
-    const auto [index, check] = locate(context, order);
-    Slot& slot = slots_[index];
-    if (slot.check != check) slot = Slot{.check = check};
+    Slot& slot = find_or_claim(context, order);
     const auto stored = slot.token.begin() + slot.used;
     auto follower = std::find(slot.token.begin(), stored, token);
     if (follower == stored) {

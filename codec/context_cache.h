@@ -1,12 +1,13 @@
 // What followed each short run of tokens earlier in the archive. The language model sees one chunk and
 // knows nothing of the file it is in; JSON keys, XML tags, citations and names recur across a file with
-// statistics of their own. For the last 1, 2, 3, 4, 6, 8 and 12 tokens of a stream, ContextCache keeps
-// the tokens that followed that context before (up to 15 per context, with counts) and blends them into
-// the model's table as a Pitman-Yor (interpolated Kneser-Ney) hierarchy whose base distribution is the
-// model: from the shortest context to the longest, each order takes its discounted counts and passes
+// statistics of their own. For the last 1, 2, 3, 4, 5, 6, 8, 10, 12 and 16 tokens of a stream,
+// ContextCache keeps the tokens that followed that context before (up to 31 per context, with counts)
+// and blends them into the model's table as a Pitman-Yor (interpolated Kneser-Ney) hierarchy whose base
+// distribution is the model: from the shortest context to the longest, each order takes its discounted counts and passes
 // the rest of the mass, in the shorter orders' proportions, down to the model. Tokens no context saw
 // keep the model's proportions. How far the table moves from the model to that blend is learned online
-// for each longest order found: novels repeat short contexts without repeating what follows them, JSON
+// for each longest order found, how often that context was seen (1, 2, 3 or more times) and whether
+// one token always followed it: novels repeat short contexts without repeating what follows them, JSON
 // and XML repeat both.
 //
 // All arithmetic is integer (32-bit fixed-point probabilities), so encoder and decoder agree bit for
@@ -25,7 +26,7 @@ namespace lmc {
 
 class ContextCache {
  public:
-  static constexpr std::array<int, 7> kOrders = {1, 2, 3, 4, 6, 8, 12};
+  static constexpr std::array<int, 10> kOrders = {1, 2, 3, 4, 5, 6, 8, 10, 12, 16};
   static constexpr int kLongestOrder = kOrders.back();
 
   ContextCache();
@@ -40,20 +41,20 @@ class ContextCache {
     };
     std::vector<Entry> entries;  // the tokens the contexts saw
     uint64_t others_scale = 0;   // the blend's probability of any other token, over the model's (2^32 is 1)
-    int longest = 0;             // 1 + the index in kOrders of the longest context found; 0: none
+    int weight = -1;             // the learned weight it used; -1: no context was found
     std::vector<FrequencyTable::SymbolProbability> mixed;
   };
 
   // `context`: the stream's latest tokens in the chunk, oldest first (the last kLongestOrder of them
   // suffice). Reshapes `table`.
   void predict(std::span<const int32_t> context, FrequencyTable& table, Prediction& prediction) const;
-  // `token` was coded after `prediction`: moves its order's weight towards what would have cost less.
+  // `token` was coded after `prediction`: moves the weight it used towards what would have cost less.
   void learn(const Prediction& prediction, int32_t token);
   // `token` followed `context`.
   void update(std::span<const int32_t> context, int32_t token);
 
  private:
-  static constexpr int kFollowers = 15;
+  static constexpr int kFollowers = 31;
   struct Slot {
     uint32_t check = 0;     // the context hash's high bits; 0: empty
     uint32_t total = 0;     // times the context was seen, evicted followers included
@@ -63,11 +64,15 @@ class ContextCache {
     std::array<uint16_t, kFollowers> count{};
   };
 
-  // The slot index and check of the context of `order` ending `context`.
+  // The first of the two slots that may hold the context of `order` ending `context`, and its check.
   static std::pair<uint64_t, uint32_t> locate(std::span<const int32_t> context, int order);
+  const Slot* find(std::span<const int32_t> context, int order) const;
+  Slot& find_or_claim(std::span<const int32_t> context, int order);
 
   std::vector<Slot> slots_;
-  std::array<int32_t, kOrders.size() + 1> weight_;  // the blend's share against the model's, 2^16 is 1
+  // The blend's share against the model's (2^16 is 1) for each longest order, times seen 1, 2 or 3+
+  // times, times one follower or more.
+  std::array<int32_t, kOrders.size() * 3 * 2> weight_;
 };
 
 }  // namespace lmc
