@@ -234,15 +234,17 @@ def plot(results, img):
         records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         return [(offset + r["step"], r["val_bpb"]) for r in records if "val_bpb" in r]
 
-    def two_stages(model):  # the second stage continues from the first's last step
-        first = validations(ROOT / f"models/{model}/metrics_stage1.jsonl")
-        return first + validations(ROOT / f"models/{model}/metrics.jsonl", first[-1][0] if first else 0)
+    def stages(model):  # each stage continues from the previous one's last step; metrics.jsonl is the last
+        points = []
+        for name in ("metrics_stage1.jsonl", "metrics_stage2.jsonl", "metrics.jsonl"):
+            points += validations(ROOT / f"models/{model}/{name}", points[-1][0] if points else 0)
+        return points
 
-    runs = [("default model (general)", two_stages("default"))]
-    runs += [(f"{a} adapter", two_stages(f"adapters/{a}")) for a in ("medical", "legal", "speech")
+    runs = [("default model (general)", stages("default"))]
+    runs += [(f"{a} adapter", stages(f"adapters/{a}")) for a in ("medical", "legal", "speech")
              if (ROOT / f"models/adapters/{a}/metrics.jsonl").exists()]
     if (ROOT / "models/audio").is_dir():
-        runs.append(("audio model (speech)", two_stages("audio")))
+        runs.append(("audio model (speech)", stages("audio")))
     for label, points in runs:
         ax.plot([s for s, _ in points], [v for _, v in points], marker="o", label=label)
     ax.set_xlabel("step")

@@ -51,6 +51,9 @@ for domain in medical legal speech; do
   train "recipes/default_lora_$domain.yaml" "runs/lora_$domain"
   install "runs/lora_$domain" "models/adapters/$domain"
 done
+train recipes/default_lora_medical_stage2.yaml runs/lora_medical_stage2
+install runs/lora_medical_stage2 models/adapters/medical
+cp runs/lora_medical/metrics.jsonl models/adapters/medical/metrics_stage1.jsonl
 train recipes/default_lora_legal_stage2.yaml runs/lora_legal_stage2
 install runs/lora_legal_stage2 models/adapters/legal
 cp runs/lora_legal/metrics.jsonl models/adapters/legal/metrics_stage1.jsonl
