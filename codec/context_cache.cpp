@@ -13,6 +13,9 @@ constexpr uint64_t kDiscount4 = 3;
 // Counts halve at this total: keeps every product below 2^51 and lets old statistics fade.
 constexpr uint32_t kHalveAt = 65535;
 constexpr uint64_t kOne = uint64_t{1} << 32;
+// The prediction's symbol index: at most kOrders.size() * kFollowers = 310 entries, under a third full.
+constexpr int kIndexBits = 10;
+constexpr uint32_t kIndexSize = 1u << kIndexBits;
 constexpr int64_t kWeightOne = 1 << 16;
 constexpr int64_t kLearningRate = 131;  // 0.002 of the weight's range per unit of gradient
 
@@ -51,6 +54,9 @@ ContextCache::Slot& ContextCache::find_or_claim(std::span<const int32_t> context
 
 void ContextCache::predict(std::span<const int32_t> context, FrequencyTable& table, Prediction& prediction) const {
   auto& entries = prediction.entries;
+  auto& index = prediction.index;  // open addressing, symbol -> position in entries; -1: free
+  if (index.empty()) index.assign(kIndexSize, -1);
+  for (const auto& e : entries) index[e.index_position] = -1;
   entries.clear();
   prediction.weight = -1;
   uint64_t others_scale = kOne;  // the mass every order so far passed down, as a fraction of the model's
@@ -62,19 +68,20 @@ void ContextCache::predict(std::span<const int32_t> context, FrequencyTable& tab
     const Slot& slot = *found;
     const uint64_t passed = kConcentration4 + kDiscount4 * slot.distinct;
     const uint64_t seen = 4 * uint64_t{slot.total} + kConcentration4;
-    auto discounted = [&](int32_t token) -> uint64_t {
-      for (int i = 0; i < slot.used; ++i) {
-        if (slot.token[i] == token) return (4 * uint64_t{slot.count[i]} - kDiscount4) << 32;
-      }
-      return 0;
-    };
-    for (auto& known : entries) known.cache = (discounted(known.symbol) + passed * known.cache) / seen;
+    for (auto& known : entries) known.cache = passed * known.cache / seen;
     for (int i = 0; i < slot.used; ++i) {
       const int32_t token = slot.token[i];
       if (token < 0 || token >= table.vocab()) continue;
-      if (std::any_of(entries.begin(), entries.end(), [&](const auto& e) { return e.symbol == token; })) continue;
+      const uint64_t discounted = (4 * uint64_t{slot.count[i]} - kDiscount4) << 32;
+      uint32_t position = (static_cast<uint32_t>(token) * 0x9E3779B1u) >> (32 - kIndexBits);
+      while (index[position] >= 0 && entries[index[position]].symbol != token) position = (position + 1) % kIndexSize;
+      if (index[position] >= 0) {
+        entries[index[position]].cache += discounted / seen;
+        continue;
+      }
       const uint64_t model = uint64_t{table.freq(token)} << shift;
-      entries.push_back({token, (discounted(token) + passed * ((others_scale * model) >> 32)) / seen, model});
+      index[position] = static_cast<int32_t>(entries.size());
+      entries.push_back({token, (discounted + passed * ((others_scale * model) >> 32)) / seen, model, position});
     }
     others_scale = others_scale * passed / seen;
     prediction.weight = static_cast<int>((k * 3 + std::min<uint32_t>(slot.total, 3) - 1) * 2 + (slot.distinct == 1));

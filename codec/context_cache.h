@@ -38,8 +38,10 @@ class ContextCache {
       int symbol;
       uint64_t cache;  // the blend's probability, 2^32 is 1
       uint64_t model;  // the model's
+      uint32_t index_position;
     };
     std::vector<Entry> entries;  // the tokens the contexts saw
+    std::vector<int32_t> index;  // finds a token's entry
     uint64_t others_scale = 0;   // the blend's probability of any other token, over the model's (2^32 is 1)
     int weight = -1;             // the learned weight it used; -1: no context was found
     std::vector<FrequencyTable::SymbolProbability> mixed;
