@@ -197,29 +197,34 @@ void FrequencyTable::give_probability(int symbol, uint32_t p12) {
 void FrequencyTable::reshape(uint64_t others_scale32, std::span<SymbolProbability> given) {
   std::sort(given.begin(), given.end(), [](const auto& a, const auto& b) { return a.symbol < b.symbol; });
   constexpr uint64_t kOne = uint64_t{1} << 32;
-  // Each weight is at most 2^32 and at most their sum, so weight * factor stays below 2^62.
-  auto for_each_weight = [&](auto&& visit) {
-    auto next = given.begin();
-    for (size_t s = 0; s < freqs_.size(); ++s) {
-      uint64_t weight = (uint64_t{freqs_[s]} * others_scale32) >> total_bits_;
-      if (next != given.end() && next->symbol == static_cast<int>(s)) weight = (next++)->p32;
-      visit(s, std::min(weight, kOne));
-    }
-  };
-  uint64_t weight_sum = 0;
-  for_each_weight([&](size_t, uint64_t weight) { weight_sum += weight; });
-  if (weight_sum == 0) return;
   const uint64_t total = uint64_t{1} << total_bits_;
-  const uint64_t factor = ((total - freqs_.size()) << 32) / weight_sum;
+  // One pass over the table: the weights' sum is bounded from the given symbols alone, since the others'
+  // rounded-down weights sum to at most their frequencies' sum times the scale. An upper bound keeps the
+  // frequencies' total within 2^total_bits; the remainder goes to the most probable symbol as always.
+  uint64_t given_freqs = 0, weight_bound = 0;
+  for (const auto& g : given) {
+    given_freqs += freqs_[g.symbol];
+    weight_bound += std::min(g.p32, kOne);
+  }
+  weight_bound += ((total - given_freqs) * others_scale32) >> total_bits_;
+  if (weight_bound == 0) return;
+  // Each weight is at most the bound, so weight * factor stays below 2^62.
+  const uint64_t factor = ((total - freqs_.size()) << 32) / weight_bound;
+  block_sums_.assign((freqs_.size() + kBlock - 1) / kBlock, 0);
   uint64_t assigned = 0;
   size_t most_probable = 0;
-  for_each_weight([&](size_t s, uint64_t weight) {
+  auto next = given.begin();
+  for (size_t s = 0; s < freqs_.size(); ++s) {
+    uint64_t weight = (uint64_t{freqs_[s]} * others_scale32) >> total_bits_;
+    if (next != given.end() && next->symbol == static_cast<int>(s)) weight = std::min((next++)->p32, kOne);
     freqs_[s] = static_cast<uint32_t>(1 + ((weight * factor) >> 32));
+    block_sums_[s / kBlock] += freqs_[s];
     assigned += freqs_[s];
     if (freqs_[s] > freqs_[most_probable]) most_probable = s;
-  });
-  freqs_[most_probable] += static_cast<uint32_t>(total - assigned);  // the floors never overshoot the total
-  sum_blocks();
+  }
+  freqs_[most_probable] += static_cast<uint32_t>(total - assigned);
+  block_sums_[most_probable / kBlock] += total - assigned;
+  build_block_prefix();
 }
 
 void FrequencyTable::sum_blocks() {
