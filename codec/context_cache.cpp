@@ -52,6 +52,15 @@ ContextCache::Slot& ContextCache::find_or_claim(std::span<const int32_t> context
   return claimed;
 }
 
+// Where `token` is in the prediction's index: its entry's position there, or the free one it would take.
+uint32_t ContextCache::index_position(const Prediction& prediction, int32_t token) {
+  uint32_t position = (static_cast<uint32_t>(token) * 0x9E3779B1u) >> (32 - kIndexBits);
+  while (prediction.index[position] >= 0 && prediction.entries[prediction.index[position]].symbol != token) {
+    position = (position + 1) % kIndexSize;
+  }
+  return position;
+}
+
 void ContextCache::predict(std::span<const int32_t> context, FrequencyTable& table, Prediction& prediction) const {
   auto& entries = prediction.entries;
   auto& index = prediction.index;  // open addressing, symbol -> position in entries; -1: free
@@ -73,8 +82,7 @@ void ContextCache::predict(std::span<const int32_t> context, FrequencyTable& tab
       const int32_t token = slot.token[i];
       if (token < 0 || token >= table.vocab()) continue;
       const uint64_t discounted = (4 * uint64_t{slot.count[i]} - kDiscount4) << 32;
-      uint32_t position = (static_cast<uint32_t>(token) * 0x9E3779B1u) >> (32 - kIndexBits);
-      while (index[position] >= 0 && entries[index[position]].symbol != token) position = (position + 1) % kIndexSize;
+      const uint32_t position = index_position(prediction, token);
       if (index[position] >= 0) {
         entries[index[position]].cache += discounted / seen;
         continue;
@@ -101,12 +109,9 @@ void ContextCache::learn(const Prediction& prediction, int32_t token) {
   // Gradient ascent on log p(token) over the weight: d/dw log((1 - w) model + w cache) is
   // (cache - model) / mixed; for a token no context saw, cache = others_scale * model.
   int64_t cache = static_cast<int64_t>(std::min(prediction.others_scale, kOne)), model = int64_t{kOne};
-  for (const auto& e : prediction.entries) {
-    if (e.symbol == token) {
-      cache = static_cast<int64_t>(std::min(e.cache, kOne));
-      model = static_cast<int64_t>(e.model);
-      break;
-    }
+  if (const int32_t entry = prediction.index[index_position(prediction, token)]; entry >= 0) {
+    cache = static_cast<int64_t>(std::min(prediction.entries[entry].cache, kOne));
+    model = static_cast<int64_t>(prediction.entries[entry].model);
   }
   int32_t& weight = weight_[prediction.weight];
   const int64_t mixed = (((kWeightOne - weight) * model + weight * cache) >> 16) + 1;

@@ -3,8 +3,8 @@
 // statistics of their own. For the last 1, 2, 3, 4, 5, 6, 8, 10, 12 and 16 tokens of a stream,
 // ContextCache keeps the tokens that followed that context before (up to 31 per context, with counts)
 // and blends them into the model's table as a Pitman-Yor (interpolated Kneser-Ney) hierarchy whose base
-// distribution is the model: from the shortest context to the longest, each order takes its discounted counts and passes
-// the rest of the mass, in the shorter orders' proportions, down to the model. Tokens no context saw
+// distribution is the model: from the shortest context to the longest, each order takes its discounted
+// counts and passes the rest of the mass, in the shorter orders' proportions, down to the model. Tokens no context saw
 // keep the model's proportions. How far the table moves from the model to that blend is learned online
 // for each longest order found, how often that context was seen (1, 2, 3 or more times) and whether
 // one token always followed it: novels repeat short contexts without repeating what follows them, JSON
@@ -69,6 +69,7 @@ class ContextCache {
   // The first of the two slots that may hold the context of `order` ending `context`, and its check.
   static std::pair<uint64_t, uint32_t> locate(std::span<const int32_t> context, int order);
   const Slot* find(std::span<const int32_t> context, int order) const;
+  static uint32_t index_position(const Prediction& prediction, int32_t token);
   Slot& find_or_claim(std::span<const int32_t> context, int order);
 
   std::vector<Slot> slots_;
