@@ -183,15 +183,18 @@ void FrequencyTable::give_probability(int symbol, uint32_t p12) {
   const uint64_t spare_after = total - target - others_floor;
   const uint64_t factor = spare_before == 0 ? 0 : (spare_after << 30) / spare_before;
   freqs_[symbol] = 1;  // stays 1 in the loop, so `others` counts it as 1
+  block_sums_.assign((freqs_.size() + kBlock - 1) / kBlock, 0);
   uint64_t others = 0;
   for (size_t s = 0; s < freqs_.size(); ++s) {
     const uint64_t f = 1 + (((freqs_[s] - uint64_t{1}) * factor) >> 30);
     freqs_[s] = static_cast<uint32_t>(f);
+    block_sums_[s / kBlock] += f;
     others += f;
   }
   others -= 1;
   freqs_[symbol] = static_cast<uint32_t>(total - others);  // >= target: the rounding down goes to the symbol
-  sum_blocks();
+  block_sums_[static_cast<size_t>(symbol) / kBlock] += freqs_[symbol] - 1;
+  build_block_prefix();
 }
 
 void FrequencyTable::reshape(uint64_t others_scale32, std::span<SymbolProbability> given) {

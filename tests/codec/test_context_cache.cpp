@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "codec/context_cache.h"
+#include "cumulative_lookups.h"
 #include "peaked_logits.h"
 
 namespace lmc {
@@ -46,6 +47,7 @@ TEST(FrequencyTable, ReshapeMatchesItsDefinition) {
     total += table.freq(s);
   }
   EXPECT_EQ(total, uint64_t{1} << 20);
+  testing::expect_lookups_follow_frequencies(table);
 }
 
 // The hierarchy written out in doubles from the counts of every (context, follower) pair seen.

@@ -12,6 +12,7 @@
 
 #include "codec/coder.h"
 #include "codec/match_model.h"
+#include "cumulative_lookups.h"
 #include "peaked_logits.h"
 
 namespace lmc {
@@ -182,10 +183,7 @@ TEST(GiveProbability, KeepsTheTotalTheFloorAndTheOthersProportions) {
         EXPECT_NEAR(table.freq(static_cast<int>(s)), exact, 1.0 + exact * 1e-5) << "symbol " << s;
       }
       EXPECT_EQ(table.ideal_bits(1), ideal) << "ideal_bits reports the model's probabilities";
-      for (size_t s = 0; s < before.size(); s += 97) {  // the cumulative lookups follow the new frequencies
-        const auto slot = table.find(table.cum(static_cast<int>(s)));
-        EXPECT_EQ(slot.symbol, static_cast<int>(s));
-      }
+      testing::expect_lookups_follow_frequencies(table);
     }
   }
 }
