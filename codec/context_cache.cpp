@@ -1,6 +1,10 @@
 #include "codec/context_cache.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
+
+#include "common/error.h"
 
 namespace lmc {
 namespace {
@@ -23,7 +27,15 @@ constexpr int64_t kLearningRate = 131;  // 0.002 of the weight's range per unit 
 
 // Untrained, the table moves half way to the blend: trusting the cache fully from the start costs more on
 // text whose short contexts mislead than it gains where they repeat (measured on the held-out samples).
-ContextCache::ContextCache() : slots_(size_t{1} << kSlotBits) { weight_.fill(kWeightOne / 2); }
+// An all-zero Slot is an empty one (check 0), and Slot is an aggregate, so calloc's zeroed bytes are slots.
+ContextCache::ContextCache()
+    : slots_(static_cast<Slot*>(std::calloc(size_t{1} << kSlotBits, sizeof(Slot)))) {
+  if (!slots_) throw Error("the context cache's " + std::to_string((sizeof(Slot) << kSlotBits) >> 20) +
+                           " MiB could not be allocated");
+  weight_.fill(kWeightOne / 2);
+}
+
+void ContextCache::FreeSlots::operator()(Slot* slots) const { std::free(slots); }
 
 std::pair<uint64_t, uint32_t> ContextCache::locate(std::span<const int32_t> context, int order) {
   uint64_t h = static_cast<uint64_t>(order);

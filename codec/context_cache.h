@@ -17,6 +17,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -72,7 +73,12 @@ class ContextCache {
   static uint32_t index_position(const Prediction& prediction, int32_t token);
   Slot& find_or_claim(std::span<const int32_t> context, int order);
 
-  std::vector<Slot> slots_;
+  struct FreeSlots {
+    void operator()(Slot* slots) const;
+  };
+  // Zeroed memory from calloc, which the system hands out page by page as the cache first touches it: a
+  // small file pays for the few pages its contexts land in, not for zeroing all 210 MB up front.
+  std::unique_ptr<Slot[], FreeSlots> slots_;
   // The blend's share against the model's (2^16 is 1) for each longest order, times seen 1, 2 or 3+
   // times, times one follower or more.
   std::array<int32_t, kOrders.size() * 3 * 2> weight_;
