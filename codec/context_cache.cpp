@@ -32,6 +32,7 @@ ContextCache::ContextCache()
     : slots_(static_cast<Slot*>(std::calloc(size_t{1} << kSlotBits, sizeof(Slot)))) {
   if (!slots_) throw Error("the context cache's " + std::to_string((sizeof(Slot) << kSlotBits) >> 20) +
                            " MiB could not be allocated");
+  static_assert(kOrders.size() * kFollowers <= kIndexSize / 2, "the prediction's index must stay at most half full");
   weight_.fill(kWeightOne / 2);
 }
 

@@ -4,10 +4,11 @@
 // ContextCache keeps the tokens that followed that context before (up to 31 per context, with counts)
 // and blends them into the model's table as a Pitman-Yor (interpolated Kneser-Ney) hierarchy whose base
 // distribution is the model: from the shortest context to the longest, each order takes its discounted
-// counts and passes the rest of the mass, in the shorter orders' proportions, down to the model. Tokens no context saw
-// keep the model's proportions. How far the table moves from the model to that blend is learned online
-// for each longest order found, how often that context was seen (1, 2, 3 or more times) and whether
-// one token always followed it: novels repeat short contexts without repeating what follows them, JSON
+// counts and passes the rest of the mass, in the shorter orders' proportions, down to the model. Tokens
+// no context saw keep the model's proportions. How far the table moves from the model to that blend is
+// learned online for each longest order found, how often that context was seen (1, 2, 3 or more times)
+// and whether one token has followed it (as far as its counts remember: they halve with age, so old
+// followers fade from this too): novels repeat short contexts without repeating what follows them, JSON
 // and XML repeat both.
 //
 // All arithmetic is integer (32-bit fixed-point probabilities), so encoder and decoder agree bit for
@@ -39,7 +40,7 @@ class ContextCache {
       int symbol;
       uint64_t cache;  // the blend's probability, 2^32 is 1
       uint64_t model;  // the model's
-      uint32_t index_position;
+      uint32_t index_position;  // its cell in `index`, cleared before the next prediction
     };
     std::vector<Entry> entries;  // the tokens the contexts saw
     std::vector<int32_t> index;  // finds a token's entry
@@ -76,8 +77,8 @@ class ContextCache {
   struct FreeSlots {
     void operator()(Slot* slots) const;
   };
-  // Zeroed memory from calloc, which the system hands out page by page as the cache first touches it: a
-  // small file pays for the few pages its contexts land in, not for zeroing all 210 MB up front.
+  // From calloc: pages are mapped as contexts first land in them, so a small file does not pay for
+  // zeroing all 210 MB up front.
   std::unique_ptr<Slot[], FreeSlots> slots_;
   // The blend's share against the model's (2^16 is 1) for each longest order, times seen 1, 2 or 3+
   // times, times one follower or more.

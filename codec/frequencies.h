@@ -40,7 +40,8 @@ class FrequencyTable {
     int symbol;
     uint64_t p32;
   };
-  // Each symbol in `given` (distinct symbols; the span is sorted in place) gets probability p32 / 2^32,
+  // Each symbol in `given` (distinct symbols below vocab(), which the caller guarantees: the span is
+  // sorted in place, not checked) gets probability min(p32, 2^32) / 2^32,
   // every other symbol its present probability times others_scale32 / 2^32; the result is renormalised
   // to the total in integers, every frequency at least 1, the rounding remainder to the most probable
   // symbol. ideal_bits is unchanged, as after give_probability.

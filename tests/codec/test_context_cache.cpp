@@ -50,6 +50,18 @@ TEST(FrequencyTable, ReshapeMatchesItsDefinition) {
   testing::expect_lookups_follow_frequencies(table);
 }
 
+TEST(FrequencyTable, ReshapeCapsAGivenProbabilityAtOneAndLeavesAnEmptyBlendAlone) {
+  const FrequencyTable before = random_table(20, 5);
+  FrequencyTable table = before;
+  std::vector<FrequencyTable::SymbolProbability> nothing = {{9, 0}};
+  table.reshape(0, nothing);
+  EXPECT_EQ(table.frequencies(), before.frequencies()) << "no weight anywhere: the table stays as it was";
+  std::vector<FrequencyTable::SymbolProbability> certain = {{9, uint64_t{3} << 32}};
+  table.reshape(0, certain);
+  EXPECT_EQ(table.freq(9), (1u << 20) - (kVocab - 1)) << "p32 above one counts as one";
+  testing::expect_lookups_follow_frequencies(table);
+}
+
 // The hierarchy written out in doubles from the counts of every (context, follower) pair seen.
 class ReferenceHierarchy {
  public:
@@ -115,7 +127,8 @@ TEST(ContextCache, BlendsThePitmanYorHierarchyIntoTheModel) {
     double moved = 0;
     for (int s = 0; s < kVocab; ++s) {
       // Untrained, the cache moves the table half way from the model to the hierarchy.
-      const double wanted = 0.5 * probability(model, s) + 0.5 * reference.probability(history, at, s, probability(model, s));
+      const double base = probability(model, s);
+      const double wanted = 0.5 * base + 0.5 * reference.probability(history, at, s, base);
       EXPECT_NEAR(probability(table, s), wanted, 4e-5) << "position " << at << ", symbol " << s;
       moved = std::max(moved, std::abs(wanted - probability(model, s)));
     }
@@ -153,6 +166,41 @@ FrequencyTable uniform_over(int symbols) {
   FrequencyTable table;
   table.assign_frequencies(freqs, 20);
   return table;
+}
+
+// The cache's table for what follows `context`, from a uniform model, untrained.
+FrequencyTable predicted_after(const ContextCache& cache, const std::vector<int32_t>& context) {
+  FrequencyTable table = uniform_over(kVocab);
+  ContextCache::Prediction prediction;
+  cache.predict(context, table, prediction);
+  return table;
+}
+
+TEST(ContextCache, AFullContextKeepsItsFrequentFollowerAndTheLatest) {
+  ContextCache cache;
+  const std::vector<int32_t> context = {7};
+  for (int i = 0; i < 3; ++i) cache.update(context, 250);
+  for (int32_t token = 100; token < 140; ++token) cache.update(context, token);  // 40 distinct: some must go
+  const FrequencyTable model = uniform_over(kVocab);
+  const FrequencyTable table = predicted_after(cache, context);
+  auto gain = [&](int s) { return probability(table, s) / probability(model, s); };
+  const double unseen = gain(200);
+  EXPECT_GT(gain(250), 4 * unseen) << "seen three times, it outlives followers seen once";
+  EXPECT_GT(gain(139), 1.5 * unseen) << "the latest follower is kept";
+  int kept = 0;
+  for (int32_t token = 100; token < 140; ++token) kept += gain(token) > 1.5 * unseen;
+  EXPECT_EQ(kept, 30) << "31 followers fit, one of them the frequent one";
+}
+
+TEST(ContextCache, OldCountsFadeSoAContextFollowsItsRecentFollowers) {
+  ContextCache cache;
+  const std::vector<int32_t> context = {7};
+  for (int i = 0; i < 70000; ++i) cache.update(context, 250);  // past the 16-bit counts: halved on the way
+  EXPECT_GT(probability(predicted_after(cache, context), 250), 0.45);
+  for (int i = 0; i < 40000; ++i) cache.update(context, 120);
+  const FrequencyTable table = predicted_after(cache, context);
+  EXPECT_GT(probability(table, 120), probability(table, 250)) << "without halving 250 would still lead";
+  EXPECT_GT(probability(table, 250), 0.1) << "halving keeps the older follower's share, smaller";
 }
 
 TEST(ContextCache, LearnsToTrustContextsThatRepeatWhatFollows) {

@@ -30,6 +30,24 @@ void model_table(FrequencyTable& table, size_t group, size_t stream, size_t step
   table.assign_logits(testing::peaked_logits(kVocab, 0.3, 1.0, rng), kTotalBits);
 }
 
+// Logits from integer hashes alone, with no std:: distribution (their draws differ between standard
+// libraries), so that the pinned archives below are the same wherever the tests build.
+void hashed_model_table(FrequencyTable& table, size_t group, size_t stream, size_t step) {
+  uint64_t state = group * 1000003 + stream * 7919 + step;
+  auto next = [&state] {  // splitmix64
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  std::vector<float> logits(kVocab);
+  for (float& x : logits) x = static_cast<float>(next() >> 40) * 0x1p-22f - 2.0f;  // exact: [-2, 2)
+  logits[next() % kVocab] += 6.0f;
+  table.assign_logits(logits, kTotalBits);
+}
+
+using ModelTable = void (*)(FrequencyTable&, size_t group, size_t stream, size_t step);
+
 // Runs `body(stream)` for every stream of a step, on `threads` threads, as the group coder does.
 template <typename Body>
 void for_streams(size_t streams, int threads, Body body) {
@@ -62,7 +80,7 @@ struct Coded {
   size_t adjusted = 0;  // tables the match model changed
 };
 
-Coded encode(const std::vector<Group>& groups, MatchModel matches, int threads) {
+Coded encode(const std::vector<Group>& groups, MatchModel matches, int threads, ModelTable model = model_table) {
   Coded out;
   for (size_t g = 0; g < groups.size(); ++g) {
     const Group& group = groups[g];
@@ -75,7 +93,7 @@ Coded encode(const std::vector<Group>& groups, MatchModel matches, int threads) 
     for (size_t t = 0; t < longest(group); ++t) {
       for_streams(group.size(), threads, [&](size_t b) {
         if (t >= group[b].size()) return;
-        model_table(tables[b], g, b, t);
+        model(tables[b], g, b, t);
         bits[b] += tables[b].ideal_bits(group[b][t]);
         const std::vector<uint32_t> before = tables[b].frequencies();
         matches.adjust(static_cast<int64_t>(b), tables[b]);
@@ -98,7 +116,8 @@ Coded encode(const std::vector<Group>& groups, MatchModel matches, int threads) 
   return out;
 }
 
-std::vector<Group> decode(const Coded& coded, const std::vector<Group>& shape, MatchModel matches, int threads) {
+std::vector<Group> decode(const Coded& coded, const std::vector<Group>& shape, MatchModel matches, int threads,
+                          ModelTable model = model_table) {
   std::vector<Group> out;
   for (size_t g = 0; g < shape.size(); ++g) {
     const auto counts = counts_of(shape[g]);
@@ -110,7 +129,7 @@ std::vector<Group> decode(const Coded& coded, const std::vector<Group>& shape, M
     for (size_t t = 0; t < longest(shape[g]); ++t) {
       for_streams(counts.size(), threads, [&](size_t b) {
         if (static_cast<int64_t>(t) >= counts[b]) return;
-        model_table(tables[b], g, b, t);
+        model(tables[b], g, b, t);
         matches.adjust(static_cast<int64_t>(b), tables[b]);
         tokens[b].push_back(decode_symbol(decoders[b], tables[b]));
         matches.record(static_cast<int64_t>(b), tokens[b].back());
@@ -122,10 +141,10 @@ std::vector<Group> decode(const Coded& coded, const std::vector<Group>& shape, M
   return out;
 }
 
+// mt19937_64's output is fixed by the standard, so these tokens are the same with every standard library.
 std::vector<int32_t> random_tokens(size_t n, std::mt19937_64& rng) {
-  std::uniform_int_distribution<int32_t> token(0, kVocab - 1);
   std::vector<int32_t> out(n);
-  for (auto& t : out) t = token(rng);
+  for (auto& t : out) t = static_cast<int32_t>(rng() % kVocab);
   return out;
 }
 
@@ -233,6 +252,33 @@ TEST(MatchModel, RepeatsCostLittleAndNoveltyCostsWhatTheModelSays) {
   EXPECT_LT(second_group * 10, first.bytes) << "a repeat of an earlier group costs under a tenth";
   // Random tokens rarely repeat a context: the mixer must learn to leave the model's tables nearly alone.
   EXPECT_LT(static_cast<double>(first.bytes) * 8, first.model_bits * 1.02 + 64);
+}
+
+uint64_t fnv1a(const Coded& coded) {
+  uint64_t h = 0xCBF29CE484222325ull;
+  for (const auto& group : coded.payloads) {
+    for (const auto& payload : group) {
+      for (uint8_t byte : payload) h = (h ^ byte) * 0x100000001B3ull;
+      h = (h ^ 0xFF) * 0x100000001B3ull;  // marks where a payload ends
+    }
+  }
+  return h;
+}
+
+// Archives in users' hands must decode with every later build, so the integers a format produces are
+// frozen: these are the payloads as format 5 (with the context cache) and formats 3 and 4 (without it)
+// were released. A failure here means a change altered an existing format's coding; give the new coding
+// a new format version instead, and keep the old one for the old archives.
+TEST(MatchModel, CodesAsTheReleasedFormatsDid) {
+  std::mt19937_64 rng(21);
+  const auto groups = repetitive_groups(rng, 3, 4);
+  const Coded five = encode(groups, MatchModel(), 2, hashed_model_table);
+  const Coded four = encode(groups, MatchModel(MatchModel::kDefaultWindow, false), 2, hashed_model_table);
+  EXPECT_EQ(five.bytes, 756u);
+  EXPECT_EQ(fnv1a(five), 10426904739454639207ull);
+  EXPECT_EQ(four.bytes, 851u);
+  EXPECT_EQ(fnv1a(four), 11838240622706896656ull);
+  EXPECT_EQ(decode(five, groups, MatchModel(), 1, hashed_model_table), groups);
 }
 
 TEST(MatchModel, PredictsOnlyFromTokensTheDecoderAlreadyHas) {
