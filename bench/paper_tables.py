@@ -235,9 +235,11 @@ def plot(results, img):
         return [(offset + r["step"], r["val_bpb"]) for r in records if "val_bpb" in r]
 
     def stages(model):  # each stage continues from the previous one's last step; metrics.jsonl is the last
+        folder = ROOT / f"models/{model}"
+        earlier = sorted(folder.glob("metrics_stage*.jsonl"), key=lambda p: int(p.stem.removeprefix("metrics_stage")))
         points = []
-        for name in ("metrics_stage1.jsonl", "metrics_stage2.jsonl", "metrics.jsonl"):
-            points += validations(ROOT / f"models/{model}/{name}", points[-1][0] if points else 0)
+        for path in earlier + [folder / "metrics.jsonl"]:
+            points += validations(path, points[-1][0] if points else 0)
         return points
 
     runs = [("default model (general)", stages("default"))]
