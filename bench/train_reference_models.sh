@@ -6,12 +6,12 @@
 #   3. trains the default model (recipes/default_model.yaml, then recipes/default_model_stage2.yaml from
 #      the first stage's best checkpoint) and copies the second stage's best checkpoint to models/default/;
 #   4. trains the medical, legal and speech LoRA adapters on it (recipes/default_lora_*.yaml; medical and
-#      legal then continue for two more stages, recipes/default_lora_*_stage2.yaml and _stage3.yaml) and
-#      copies each domain's last best adapter to models/adapters/<domain>/;
+#      legal then continue in stages, recipes/default_lora_<domain>_stageN.yaml: medical to 3, legal to 4)
+#      and copies each domain's last best adapter to models/adapters/<domain>/;
 #   5. trains the byte-level audio model (recipes/audio_model.yaml, then recipes/audio_model_stage2.yaml)
 #      and copies the second stage's best checkpoint to models/audio/.
 # Usage, from the repository root after scripts/setup.sh: bench/train_reference_models.sh [BUILD_DIR]
-# About seven hours on two CPU cores (the runs' measured times added up; several of them shared the
+# About seven and a half hours on two CPU cores (the runs' measured times added up; several of them shared the
 # CPU). Runs go to runs/ (ignored by git); a run that finished is skipped and an interrupted one resumes,
 # so the script can simply be run again.
 set -euo pipefail
@@ -53,12 +53,17 @@ for domain in medical legal speech; do
   train "recipes/default_lora_$domain.yaml" "runs/lora_$domain"
   install "runs/lora_$domain" "models/adapters/$domain"
 done
-for domain in medical legal; do  # two more stages each, every one from the previous stage's best adapter
-  train "recipes/default_lora_${domain}_stage2.yaml" "runs/lora_${domain}_stage2"
-  train "recipes/default_lora_${domain}_stage3.yaml" "runs/lora_${domain}_stage3"
-  install "runs/lora_${domain}_stage3" "models/adapters/$domain"
-  cp "runs/lora_$domain/metrics.jsonl" "models/adapters/$domain/metrics_stage1.jsonl"
-  cp "runs/lora_${domain}_stage2/metrics.jsonl" "models/adapters/$domain/metrics_stage2.jsonl"
+for domain in medical legal; do  # later stages (recipes/default_lora_<domain>_stageN.yaml), each from the last
+  runs=("runs/lora_$domain")
+  for recipe in recipes/default_lora_"$domain"_stage?.yaml; do
+    stage="${recipe##*_stage}"
+    runs+=("runs/lora_${domain}_stage${stage%.yaml}")
+    train "$recipe" "${runs[-1]}"
+  done
+  install "${runs[-1]}" "models/adapters/$domain"
+  for ((i = 0; i + 1 < ${#runs[@]}; i++)); do
+    cp "${runs[i]}/metrics.jsonl" "models/adapters/$domain/metrics_stage$((i + 1)).jsonl"
+  done
 done
 train recipes/audio_model.yaml runs/audio_model
 train recipes/audio_model_stage2.yaml runs/audio_model_stage2
