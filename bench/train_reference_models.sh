@@ -11,9 +11,9 @@
 #   5. trains the byte-level audio model (recipes/audio_model.yaml, then recipes/audio_model_stage2.yaml)
 #      and copies the second stage's best checkpoint to models/audio/.
 # Usage, from the repository root after scripts/setup.sh: bench/train_reference_models.sh [BUILD_DIR]
-# About seven and a half hours on two CPU cores (the runs' measured times added up; several of them shared the
-# CPU). Runs go to runs/ (ignored by git); a run that finished is skipped and an interrupted one resumes,
-# so the script can simply be run again.
+# About seven and a half hours on two CPU cores (the runs' measured times added up; several of them
+# shared the CPU). Runs go to runs/ (ignored by git); a run that finished is skipped and an interrupted
+# one resumes, so the script can simply be run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lmc="${1:-build}/lmc"
