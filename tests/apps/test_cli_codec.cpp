@@ -90,8 +90,9 @@ TEST(CliCodec, OneAndTwoThreadsAndBatchesRoundTrip) {
   }
 }
 
-// 20 MB through the whole pipeline: 78,125 chunks in groups of 4096 streams (about 2.5 minutes on one core). The model is the smallest
-// the step kernels take, so the test measures the codec's bookkeeping, not a model's arithmetic.
+// 20 MB through the whole pipeline: 78,125 chunks in groups of 4096 streams (about 9 minutes on one core,
+// most of it the context cache's per-token work on 20M byte tokens). The model is the smallest the step
+// kernels take, so the test measures the codec's bookkeeping, not a model's arithmetic.
 TEST(CliCodec, TwentyMegabytesRoundTripBitExact) {
   std::string big;
   big.reserve(20'000'000);
