@@ -17,7 +17,7 @@ LMC_INLINE void dot_block(const float* __restrict x, const float* __restrict w, 
   Vec8 acc[kX][kW], wv[kW], xv;
 #pragma GCC unroll 4
   for (int j = 0; j < kW; ++j) load(wv[j], w + j * in);
-#pragma GCC unroll 2
+#pragma GCC unroll 3
   for (int i = 0; i < kX; ++i) {
     load(xv, x + i * in);
 #pragma GCC unroll 4
@@ -26,37 +26,41 @@ LMC_INLINE void dot_block(const float* __restrict x, const float* __restrict w, 
   for (int64_t k = kLanes; k < in; k += kLanes) {
 #pragma GCC unroll 4
     for (int j = 0; j < kW; ++j) load(wv[j], w + j * in + k);
-#pragma GCC unroll 2
+#pragma GCC unroll 3
     for (int i = 0; i < kX; ++i) {
       load(xv, x + i * in + k);
 #pragma GCC unroll 4
       for (int j = 0; j < kW; ++j) acc[i][j] += xv * wv[j];
     }
   }
-#pragma GCC unroll 2
+#pragma GCC unroll 3
   for (int i = 0; i < kX; ++i) {
 #pragma GCC unroll 4
     for (int j = 0; j < kW; ++j) sums[i][j] = lane_sum(acc[i][j]);
   }
 }
 
-// Writes out[i, n] = x[i] . W[n] (+ b[n]) for rows i < rows and kW outputs from n.
+// Writes out[i, n + j] = x[i] . W[n + j] (+ b[n + j]) for kX rows from i and kW outputs from n.
+template <int kW, int kX>
+LMC_INLINE void output_block(const float* x, int64_t i, const float* w, int64_t in, int64_t n, const float* bias,
+                             float* out, int64_t out_stride) {
+  float sums[kX][kW];
+  dot_block<kW, kX>(x + i * in, w + n * in, in, sums);
+  for (int r = 0; r < kX; ++r) {
+    for (int j = 0; j < kW; ++j) out[(i + r) * out_stride + n + j] = bias ? sums[r][j] + bias[n + j] : sums[r][j];
+  }
+}
+
+// kW outputs from n of every row. Rows go three at a time: 4 x 3 accumulators plus 4 weight vectors and
+// one input vector fill the 16 AVX2 registers, so each loaded vector feeds 3 or 4 products, not 2 or 4.
+// A last 4 rows go as two pairs, not as 3 + a lone row, which would reload all of W's block for one row.
 template <int kW>
 LMC_INLINE void output_columns(const float* x, int64_t rows, const float* w, int64_t in, int64_t n,
                                const float* bias, float* out, int64_t out_stride) {
   int64_t i = 0;
-  for (; i + 2 <= rows; i += 2) {
-    float sums[2][kW];
-    dot_block<kW, 2>(x + i * in, w + n * in, in, sums);
-    for (int r = 0; r < 2; ++r) {
-      for (int j = 0; j < kW; ++j) out[(i + r) * out_stride + n + j] = bias ? sums[r][j] + bias[n + j] : sums[r][j];
-    }
-  }
-  for (; i < rows; ++i) {
-    float sums[1][kW];
-    dot_block<kW, 1>(x + i * in, w + n * in, in, sums);
-    for (int j = 0; j < kW; ++j) out[i * out_stride + n + j] = bias ? sums[0][j] + bias[n + j] : sums[0][j];
-  }
+  for (; rows - i >= 3 && rows - i != 4; i += 3) output_block<kW, 3>(x, i, w, in, n, bias, out, out_stride);
+  for (; rows - i >= 2; i += 2) output_block<kW, 2>(x, i, w, in, n, bias, out, out_stride);
+  if (i < rows) output_block<kW, 1>(x, i, w, in, n, bias, out, out_stride);
 }
 
 // Outputs [begin, end) of every row. The caller's blocks of W stay in L1 while all rows go past them.

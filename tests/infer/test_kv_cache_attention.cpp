@@ -89,6 +89,11 @@ TEST_P(CachedAttention, FollowsTheDocumentedOrderBitForBitOnAnyThreadCount) {
   auto q = at::randn({batch, heads, 1, dim}) * 2;
   auto k = at::randn({batch, kv_heads, 1, dim});
   auto v = at::randn({batch, kv_heads, 1, dim});
+  // Entries past a stream's position are stale (a reused slot holds its last sequence's): never read.
+  for (int64_t b = 0; b < batch; ++b) {
+    cache.keys[0][b].narrow(1, positions[b] + 1, capacity - positions[b] - 1).fill_(NAN);
+    cache.values[0][b].narrow(1, positions[b] + 1, capacity - positions[b] - 1).fill_(NAN);
+  }
   auto step = prepare_cache_step(cache, at::tensor(positions));
   ASSERT_FALSE(step.mask.defined()) << "this shape should take the CPU kernel";
 
