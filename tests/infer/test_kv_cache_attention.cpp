@@ -14,35 +14,23 @@
 #include <vector>
 
 #include "common/exp_nonpositive.h"
+#include "documented_order.h"
 #include "infer/kv_cache.h"
 
 namespace lmc {
 namespace {
 
-float lane_tree(const float (&lanes)[8]) {
-  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-}
+using testing::lane_tree;
 
 // The documented order in scalar code for one query head q [D] over keys and values [n, D]:
-//  - score t: 8 lane sums of q[k] * K[t][k] over ascending k (lane k mod 8, started from its first
-//    product, no fused multiply-add), the lane tree, times the scale;
+//  - score t: the lane-wise dot product of q and K[t] (documented_order.h), times the scale;
 //  - weights: exp_nonpositive(max(score - max score, kExpMinArgument)); their sum: 8 lanes over whole
 //    blocks of 8 scores (lane t mod 8), the lane tree, then the leftover scores in order;
 //  - out[d]: the sum over ascending t of weight[t] * V[t][d], started from zero, times 1 / sum.
 std::vector<float> reference_head(const float* q, const float* keys, const float* values, int64_t n, int64_t dim,
                                   float scale) {
   std::vector<float> weights(n);
-  for (int64_t t = 0; t < n; ++t) {
-    float lanes[8];
-    for (int l = 0; l < 8; ++l) {
-      lanes[l] = q[l] * keys[t * dim + l];
-      for (int64_t k = 8 + l; k < dim; k += 8) {
-        const float product = q[k] * keys[t * dim + k];
-        lanes[l] = lanes[l] + product;
-      }
-    }
-    weights[t] = lane_tree(lanes) * scale;
-  }
+  for (int64_t t = 0; t < n; ++t) weights[t] = testing::documented_dot(q, keys + t * dim, dim) * scale;
   float max = -INFINITY;
   for (float s : weights) max = s > max ? s : max;
   for (float& s : weights) {
@@ -124,8 +112,8 @@ TEST_P(CachedAttention, FollowsTheDocumentedOrderBitForBitOnAnyThreadCount) {
   }
 }
 
-// GQA groups of 1 to 4 query heads per kv head (odd ones leave a head outside any pair), head sizes
-// from one 8-float chunk pair up to a compile-time 8 chunks, and 3 chunks, which only the run-time path takes.
+// GQA groups of 1 to 4 query heads per kv head; head sizes 16, 32 and 64 take the kernel's compile-time
+// paths, 8 and 24 its run-time one.
 INSTANTIATE_TEST_SUITE_P(Shapes, CachedAttention,
                          ::testing::Values(Heads{4, 2, 16}, Heads{6, 2, 16}, Heads{8, 4, 32}, Heads{3, 1, 32},
                                            Heads{4, 4, 24}, Heads{8, 2, 64}, Heads{2, 2, 8}));

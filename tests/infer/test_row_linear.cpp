@@ -11,23 +11,15 @@
 
 #include <cstring>
 
+#include "documented_order.h"
 #include "infer/row_linear.h"
 
 namespace lmc {
 namespace {
 
-// The documented order in scalar code: 8 lane sums over ascending k, each started from its first
-// product, then ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)), then the bias.
+// The documented order in scalar code: the lane-wise dot product, then the bias.
 float reference_output(const float* x, const float* w, int64_t in, const float* bias) {
-  float lanes[8];
-  for (int l = 0; l < 8; ++l) {
-    lanes[l] = x[l] * w[l];
-    for (int64_t k = 8 + l; k < in; k += 8) {
-      const float product = x[k] * w[k];  // rounded before the add, as the kernel (no fused multiply-add)
-      lanes[l] = lanes[l] + product;
-    }
-  }
-  const float sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+  const float sum = testing::documented_dot(x, w, in);
   return bias ? sum + *bias : sum;
 }
 
