@@ -9,7 +9,7 @@ venv=${LMC_VENV:-$HOME/.cache/lmc/venv}
 debian_packages=(
   build-essential cmake ninja-build ccache pkg-config python3 python3-venv git
   libsentencepiece-dev libhdf5-dev libyaml-cpp-dev libgtest-dev libgmock-dev libpcre2-dev nlohmann-json3-dev
-  libcli11-dev zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libflac-dev libxxhash-dev
+  libcli11-dev zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libflac-dev libxxhash-dev libgloo-dev
   flac xz-utils bzip2 zstd gzip
 )
 
