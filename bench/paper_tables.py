@@ -8,7 +8,7 @@ For each domain it rebuilds the held-out test split exactly as the training reci
 LibriSpeech test-other utterances, decoded from FLAC to WAV) and takes its first --sample-bytes bytes
 (speech: the shortest utterances that fit in
 that size, at least one). On that sample it measures the classic compressors with
-their real command-line tools (gzip -9, bzip2 -9, xz -9e, zstd -19, and flac -8 for audio), on the whole
+their real command-line tools (gzip -9, bzip2 -9, xz -9e, zstd -19, and flac -8 --no-padding for audio), on the whole
 sample and on every 2048-byte chunk compressed separately, and `lmc compress` with the default model
 alone, with the domain's adapter and, for speech, with the byte-level audio model (models/audio),
 checking every lmc archive decompresses to the original. Writes
@@ -48,8 +48,10 @@ TOOLS = {
     "xz -9e": ["xz", "-9e", "-c"],
     "zstd -19": ["zstd", "-19", "-q", "-c"],
 }
-# flac reads a WAV file whole; a 2048-byte piece of one is raw 16 kHz 16-bit mono PCM.
-FLAC_WHOLE = ["flac", "-8", "-s", "-c"]
+# flac reads a WAV file whole; a 2048-byte piece of one is raw 16 kHz 16-bit mono PCM. --no-padding: by
+# default the tool reserves 8 KiB of PADDING for tags added later, which is not audio and would count
+# against flac (more than its whole output on a 2048-byte piece); `lmc eval --baselines` leaves it out too.
+FLAC_WHOLE = ["flac", "-8", "--no-padding", "-s", "-c"]
 FLAC_RAW = FLAC_WHOLE + ["--force-raw-format", "--endian=little", "--sign=signed", "--channels=1", "--bps=16",
                          "--sample-rate=16000", "-"]
 
@@ -264,7 +266,8 @@ def markdown(results):
            "`bench/train_reference_models.sh` on this 2-core CPU.", "",
            f"Each domain's sample is the first {results['sample_bytes']} bytes of its held-out test split "
            "(speech: the shortest LibriSpeech test-other utterances that fit in that size, at least one, as 16-bit WAV). Ratio = original "
-           "bytes / compressed bytes; *chunked* compresses every 2048-byte chunk on its own. lmc's model "
+           "bytes / compressed bytes; *chunked* compresses every 2048-byte chunk on its own; flac runs with "
+           "`--no-padding` (its default 8 KiB of padding is room for tags, not audio). lmc's model "
            "always sees one 2048-byte chunk; its match model (the default) also predicts tokens that repeat "
            "the archive's earlier ones, so those rows are whole-file figures only, while the `--no-match` "
            "rows code every chunk on its own, as in the papers. Speed is compression throughput in KB/s "
