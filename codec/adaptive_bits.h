@@ -2,13 +2,16 @@
 // the least-significant bits that audio-as-string shifts out of each PCM byte (every byte becomes 7-bit
 // text; the dropped bits are kept here, losslessly): in a frame of `context_period` bytes the LSB of a
 // sample's high byte follows the waveform and compresses, the LSB of its low byte is mostly noise.
-// No modelling beyond that: no mixing, no SSE, no knowledge of WAV layouts.
+// No modelling beyond that: no mixing, no SSE, and of WAV layouts only what the caller states.
 //
 // A bit's context is its position in its frame and the bits at that position in earlier frames, plus,
 // when `symbols` are given (the 7-bit characters the bits were shifted out of, one per bit, which a
 // decoder has before any low bit), how that byte's symbol moved over the last two frames: a high
 // byte's LSB flips as the waveform crosses multiples of 256, which the symbols' motion foretells.
-// Without symbols (archives before format 4) the context is the bit history alone.
+// Without symbols (archives before format 4) the context is the bit history alone. When the bits are
+// known to be 16-bit little-endian PCM's (archives from format 6 on), the high byte's LSB, bit 8 of a
+// sample, is coded in contexts of the waveform around it instead: which of the two values it leaves
+// open, 256 apart, lies nearer the course that the neighbouring samples draw (codec/adaptive_bits.cpp).
 #pragma once
 
 #include <cstddef>
@@ -22,14 +25,16 @@ namespace lmc {
 inline constexpr int kMaxContextPeriod = 64;
 
 // `bits` holds one bit per element (0 or 1); `context_period` (1..kMaxContextPeriod) is the number of
-// bits per frame, usually bytes per PCM sample frame; `symbols` is empty or as long as `bits`. Throws
-// lmc::Error on a bad argument.
-std::vector<uint8_t> encode_bits(const std::vector<uint8_t>& bits, int context_period, std::string_view symbols = {});
+// bits per frame, usually bytes per PCM sample frame; `symbols` is empty or as long as `bits`;
+// `pcm16_channels` is 0 or, for 16-bit PCM, its channel count (then symbols are needed and
+// context_period must be 2 * pcm16_channels). Throws lmc::Error on a bad argument.
+std::vector<uint8_t> encode_bits(const std::vector<uint8_t>& bits, int context_period, std::string_view symbols = {},
+                                 int pcm16_channels = 0);
 
-// Inverse of encode_bits for `n_bits` bits, given the same symbols. Throws lmc::Error if `coded` is
-// not a complete, consistent stream of that many bits (truncated, corrupt, or n_bits too large for its
-// size), or `symbols` is neither empty nor n_bits long.
+// Inverse of encode_bits for `n_bits` bits, given the same symbols and channels. Throws lmc::Error if
+// `coded` is not a complete, consistent stream of that many bits (truncated, corrupt, or n_bits too
+// large for its size), or the arguments are bad as for encode_bits.
 std::vector<uint8_t> decode_bits(std::span<const uint8_t> coded, size_t n_bits, int context_period,
-                                 std::string_view symbols = {});
+                                 std::string_view symbols = {}, int pcm16_channels = 0);
 
 }  // namespace lmc

@@ -21,7 +21,8 @@
 namespace lmc {
 namespace {
 
-// Side blobs of an audio archive's first group.
+// Side blobs of an audio archive's first group. The low bits' blob starts with the bits' frame length
+// and, from format 6 on, the channel count of 16-bit PCM (0 for other sample widths), then the coded bits.
 enum AudioSide : size_t { kWavHead = 0, kWavTail = 1, kLowBits = 2, kAudioSideCount = 3 };
 
 ModelDtype model_dtype(const LlamaForCausalLM& model) {
@@ -61,6 +62,7 @@ struct AudioParts {
   std::string head, tail;
   data::AudioString text;
   uint32_t frame_bytes = 1;
+  uint8_t pcm16_channels = 0;  // 16-bit PCM whose frames fit the bit coder's period: its channels
 };
 
 std::optional<AudioParts> split_wav(std::string_view file) {
@@ -77,6 +79,9 @@ std::optional<AudioParts> split_wav(std::string_view file) {
   auto samples = file.substr(layout.data_offset, layout.data_size);
   parts.text = data::to_audio_string({reinterpret_cast<const uint8_t*>(samples.data()), samples.size()});
   parts.frame_bytes = std::min<uint32_t>(layout.format.bytes_per_frame(), kMaxContextPeriod);
+  if (layout.format.bits_per_sample == 16 && parts.frame_bytes == 2u * layout.format.channels) {
+    parts.pcm16_channels = static_cast<uint8_t>(layout.format.channels);
+  }
   return parts;
 }
 
@@ -211,8 +216,9 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
       auto chunks = split_chunks(text.substr(begin, group_bytes), options.chunk_bytes);
       ChunkGroup group = code_group(predictor, matches, tokenizer, chunks, options, stats);
       if (begin == 0) {
-        std::vector<uint8_t> low_bits{static_cast<uint8_t>(audio->frame_bytes)};
-        auto coded = encode_bits(audio->text.lsb_bits, static_cast<int>(audio->frame_bytes), audio->text.ascii);
+        std::vector<uint8_t> low_bits{static_cast<uint8_t>(audio->frame_bytes), audio->pcm16_channels};
+        auto coded = encode_bits(audio->text.lsb_bits, static_cast<int>(audio->frame_bytes), audio->text.ascii,
+                                 audio->pcm16_channels);
         low_bits.insert(low_bits.end(), coded.begin(), coded.end());
         group.side = {as_bytes(audio->head), as_bytes(audio->tail), std::move(low_bits)};
         for (const auto& blob : group.side) stats.side_bits += 8.0 * blob.size();
@@ -304,11 +310,16 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
     if (progress) progress(stats.bytes_in + audio_text.size());
   }
   if (header.mode == ArchiveMode::kAudio) {
-    if (audio_side.size() != kAudioSideCount || audio_side[kLowBits].empty()) throw Error("audio archive without its WAV header and low bits");
+    const size_t low_head = header.format_version >= 6 ? 2 : 1;  // frame length (and PCM16 channels)
+    if (audio_side.size() != kAudioSideCount || audio_side[kLowBits].size() < low_head) {
+      throw Error("audio archive without its WAV header and low bits");
+    }
     const auto& low = audio_side[kLowBits];
     const std::string_view symbols = header.format_version >= 4 ? std::string_view(audio_text) : std::string_view();
+    const int pcm16_channels = low_head == 2 ? low[1] : 0;
     auto bits = with_context("archive corrupt in the audio's low bits", [&] {
-      return decode_bits({low.data() + 1, low.size() - 1}, audio_text.size(), low[0], symbols);
+      return decode_bits({low.data() + low_head, low.size() - low_head}, audio_text.size(), low[0], symbols,
+                         pcm16_channels);
     });
     auto samples = data::from_audio_string(audio_text, bits);
     for (const auto& part : {audio_side[kWavHead], samples, audio_side[kWavTail]}) {

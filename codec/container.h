@@ -53,7 +53,10 @@ namespace lmc {
 // audio archives still decode, with the bit-history contexts they were made with.
 // 5: with the match model, a ContextCache (codec/context_cache.h) also reshapes the frequencies;
 // versions 3 and 4 still decode without it.
-inline constexpr uint8_t kArchiveFormatVersion = 5;
+// 6: the low bits of 16-bit PCM code each sample's bit 8 in contexts of its neighbouring samples
+// (codec/adaptive_bits.h), and their blob records the channel count; text and bytes archives are as in
+// version 5, and version-5 audio archives still decode with the symbols' contexts.
+inline constexpr uint8_t kArchiveFormatVersion = 6;
 inline constexpr uint8_t kOldestReadableFormatVersion = 2;
 inline constexpr size_t kMaxSideBlobs = 16;
 
