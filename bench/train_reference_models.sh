@@ -6,12 +6,12 @@
 #   3. trains the default model (recipes/default_model.yaml, then recipes/default_model_stage2.yaml from
 #      the first stage's best checkpoint) and copies the second stage's best checkpoint to models/default/;
 #   4. trains the medical, legal and speech LoRA adapters on it (recipes/default_lora_*.yaml; medical and
-#      legal then continue in stages, recipes/default_lora_<domain>_stageN.yaml: medical to 3, legal to 6)
+#      legal then continue in stages, recipes/default_lora_<domain>_stageN.yaml: medical to 4, legal to 6)
 #      and copies each domain's last best adapter to models/adapters/<domain>/;
 #   5. trains the byte-level audio model (recipes/audio_model.yaml, then recipes/audio_model_stage2.yaml)
 #      and copies the second stage's best checkpoint to models/audio/.
 # Usage, from the repository root after scripts/setup.sh: bench/train_reference_models.sh [BUILD_DIR]
-# About nine and a quarter hours on two CPU cores (the runs' measured times added up; several of them
+# About ten hours on two CPU cores (the runs' measured times added up; several of them
 # shared the CPU). Runs go to runs/ (ignored by git); a run that finished is skipped and an interrupted
 # one resumes, so the script can simply be run again.
 set -euo pipefail
