@@ -8,10 +8,11 @@
 #   4. trains the medical, legal and speech LoRA adapters on it (recipes/default_lora_*.yaml; medical and
 #      legal then continue in stages, recipes/default_lora_<domain>_stageN.yaml: medical to 4, legal to 6)
 #      and copies each domain's last best adapter to models/adapters/<domain>/;
-#   5. trains the byte-level audio model (recipes/audio_model.yaml, then recipes/audio_model_stage2.yaml)
-#      and copies the second stage's best checkpoint to models/audio/.
+#   5. trains the byte-level audio model (recipes/audio_model.yaml, then recipes/audio_model_stage2.yaml and
+#      _stage3.yaml, each from the previous stage's best checkpoint) and copies the third stage's best
+#      checkpoint to models/audio/.
 # Usage, from the repository root after scripts/setup.sh: bench/train_reference_models.sh [BUILD_DIR]
-# About ten hours on two CPU cores (the runs' measured times added up; several of them
+# About eleven hours on two CPU cores (the runs' measured times added up; several of them
 # shared the CPU). Runs go to runs/ (ignored by git); a run that finished is skipped and an interrupted
 # one resumes, so the script can simply be run again.
 set -euo pipefail
@@ -67,5 +68,7 @@ for domain in medical legal; do  # later stages (recipes/default_lora_<domain>_s
 done
 train recipes/audio_model.yaml runs/audio_model
 train recipes/audio_model_stage2.yaml runs/audio_model_stage2
-install runs/audio_model_stage2 models/audio
+train recipes/audio_model_stage3.yaml runs/audio_model_stage3
+install runs/audio_model_stage3 models/audio
 cp runs/audio_model/metrics.jsonl models/audio/metrics_stage1.jsonl
+cp runs/audio_model_stage2/metrics.jsonl models/audio/metrics_stage2.jsonl
