@@ -87,7 +87,7 @@ def speech_sample(domain, tmp, sample_bytes):
         if speaker not in shortest or wav.stat().st_size < shortest[speaker].stat().st_size:
             shortest[speaker] = wav
     paths, total = [], 0
-    for speaker in sorted(shortest):
+    for speaker in sorted(shortest, key=int):  # LibriSpeech speaker IDs are numbers
         wav = shortest[speaker]
         if paths and total + wav.stat().st_size > sample_bytes:
             break
@@ -319,6 +319,9 @@ def main():
             raise SystemExit(f"{tool} is not installed (scripts/setup.sh installs it)")
     if args.from_json:
         results = json.loads(Path(args.from_json).read_text())
+        if "speech_bytes" not in results:
+            raise SystemExit(f"{args.from_json} predates flac --no-padding and the per-speaker speech sample: "
+                             "measure again instead of rewriting the page from it")
     else:
         if not SHARED.is_dir():
             raise SystemExit(f"{SHARED} is absent: the tables need the shared data")

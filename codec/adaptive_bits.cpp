@@ -156,8 +156,8 @@ void check_arguments(int context_period, size_t n_bits, std::string_view symbols
   if (pcm16_channels == 0) return;
   if (symbols.size() != n_bits) throw Error("16-bit PCM contexts need the symbols");
   if (context_period != 2 * pcm16_channels) {
-    throw Error("16-bit PCM contexts for " + std::to_string(pcm16_channels) + " channel(s) need frames of " +
-                std::to_string(2 * pcm16_channels) + " bits, not " + std::to_string(context_period));
+    throw Error("16-bit PCM contexts for " + std::to_string(pcm16_channels) + " channel(s) need a bit period of " +
+                std::to_string(2 * pcm16_channels) + ", not " + std::to_string(context_period));
   }
 }
 
