@@ -107,8 +107,12 @@ class BitModel {
     const size_t frame = i / period_;
     const int clear = sample(i, bits[i - 1], 0);  // the value with bit 8 clear; with it set: + 256
     const int middle = clear + 128;
-    const int previous = frame >= 1 ? sample(i - period_, bits[i - period_ - 1], bits[i - period_]) : middle;
-    const int before = frame >= 2 ? sample(i - 2 * period_, bits[i - 2 * period_ - 1], bits[i - 2 * period_]) : previous;
+    auto coded_sample = [&](size_t back) {  // every bit of it known
+      const size_t high = i - back * period_;
+      return sample(high, bits[high - 1], bits[high]);
+    };
+    const int previous = frame >= 1 ? coded_sample(1) : middle;
+    const int before = frame >= 2 ? coded_sample(2) : previous;
     const int next = i + period_ < symbols_.size() ? sample(i + period_, 0, 0) + 128 : previous;
     auto step = [](int distance) { return static_cast<size_t>(std::clamp(distance >> 6, -6, 5) + 6); };
     return step(((previous + next) >> 1) - middle) * kNeighbourSteps + step(2 * previous - before - middle);
