@@ -14,13 +14,19 @@
 // (its two low bits are not: taken as halfway). The context is how far, in steps of 64, the midpoint
 // of the two values lies from the neighbours' interpolation and from the previous two's extrapolation.
 // On LibriSpeech test-other 1688-142285-0000 the low bits then cost 0.693 bits each, both bytes'
-// together, against 0.795 in the symbols' contexts (tests/codec/test_adaptive_bits.cpp prints both).
+// together, against 0.795 in the symbols' contexts. Format 7 mixes that context's prediction with three
+// more, each of which also sees the waveform's local scale, and costs 0.666: half the bits are bit 0s at
+// about 1 bit each, so bit 8 went from about 0.39 to 0.33 bits (tests/codec/test_adaptive_bits.cpp prints
+// each rate).
 #include "codec/adaptive_bits.h"
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstdlib>
 #include <string>
 
+#include "codec/logistic.h"
 #include "codec/range_coder.h"
 #include "common/error.h"
 
@@ -53,31 +59,95 @@ constexpr std::array<int32_t, kSlowestRate - 1> make_rates() {
 }
 constexpr auto kRates = make_rates();  // rate after n observations, in 1/kProbOne
 
+// A neighbour estimate's distance from bit 8's midpoint, in units of the waveform's local scale, takes
+// 2 * kScaledReach + 1 values; the scale itself falls in one of kScaleBuckets octaves.
+constexpr int kScaledReach = 16;
+constexpr size_t kScaledValues = 2 * kScaledReach + 1;
+constexpr int kScaleBuckets = 12;
+// The mixed model's tables, in each high byte's block of contexts: the format-6 context; it again in
+// each scale; the cubic interpolation's scaled distance; the extrapolation's.
+constexpr size_t kPlainTable = 0;
+constexpr size_t kScaledPlainTable = kPlainTable + kNeighbourContexts;
+constexpr size_t kInterpolationTable = kScaledPlainTable + kNeighbourContexts * kScaleBuckets;
+constexpr size_t kExtrapolationTable = kInterpolationTable + kScaledValues * kScaleBuckets;
+constexpr size_t kMixedContexts = kExtrapolationTable + kScaledValues * kScaleBuckets;
+constexpr int kMixedInputs = 5;  // stretch of each table's probability, and a bias
+constexpr int kBiasInput = 256;  // a logit of 1
+constexpr int32_t kInitialWeight = 19661;  // 0.3 in 16.16: the tables overlap, so none starts at full weight
+constexpr int64_t kMixerRate = 20;         // weight step per unit of input x error, in 2^-14 of 16.16
+constexpr int32_t kWeightLimit = 1 << 24;
+constexpr int32_t kInitialScale = 256;     // the waveform's local scale before any sample was seen
+
+// a / b rounded to the nearest integer, halves up, for b > 0 (negative a included).
+int64_t rounded_quotient(int64_t a, int64_t b) {
+  const int64_t twice = 2 * a + b, divisor = 2 * b;
+  return twice >= 0 ? twice / divisor : -((-twice + divisor - 1) / divisor);
+}
+
 class BitModel {
  public:
-  BitModel(int period, std::string_view symbols, bool pcm16)
+  BitModel(int period, std::string_view symbols, int pcm16_channels, Pcm16Contexts pcm16_contexts)
       : period_(static_cast<size_t>(period)),
         symbols_(symbols),
-        pcm16_(pcm16),
+        pcm16_(pcm16_channels > 0),
+        mixed_(pcm16_ && pcm16_contexts == Pcm16Contexts::kMixedNeighbours),
         prob_(period_ * contexts_per_position(), kProbOne / 2),
-        seen_(period_ * contexts_per_position(), 0) {}
-
-  // The context of bit i; `bits` holds at least the i bits before it.
-  size_t context(const uint8_t* bits, size_t i, size_t position) const {
-    size_t within = 0;
-    if (symbols_.empty()) {
-      within = history_context(bits, i);
-    } else if (pcm16_ && position % 2 == 1) {
-      within = neighbour_context(bits, i);
-    } else {
-      within = symbol_context(bits, i);
-    }
-    return position * contexts_per_position() + within;
+        seen_(period_ * contexts_per_position(), 0),
+        scale16_(period_, kInitialScale * 16) {
+    for (auto& weights : weights_) weights = {kInitialWeight, kInitialWeight, kInitialWeight, kInitialWeight, 0};
   }
 
+  // Probability that bit i (at `position` in its frame) is 1, in 1/kProbOne, kept codable; `bits` holds
+  // at least the i bits before it.
+  uint32_t predict(const uint8_t* bits, size_t i, size_t position) {
+    const size_t block = position * contexts_per_position();
+    mixing_ = false;
+    if (symbols_.empty()) {
+      context_ = block + history_context(bits, i);
+    } else if (pcm16_ && position % 2 == 1) {
+      if (mixed_) return predict_mixed(bits, i, block, position);
+      context_ = block + neighbour_context(bits, i).plain;
+    } else {
+      context_ = block + symbol_context(bits, i);
+    }
+    return codable(prob_[context_]);
+  }
+
+  // Learns the bit last predicted.
+  void update(uint8_t bit) {
+    if (!mixing_) {
+      update_table(context_, bit);
+      return;
+    }
+    for (size_t t = 0; t < mixed_contexts_.size(); ++t) update_table(mixed_contexts_[t], bit);
+    const int64_t error = ((bit ? 4096 : 0) - mixed_p12_) * kMixerRate;
+    auto& weights = weights_[scale_bucket_];
+    for (int k = 0; k < kMixedInputs; ++k) {
+      weights[k] = static_cast<int32_t>(
+          std::clamp<int64_t>(weights[k] + ((inputs_[k] * error) >> 14), -kWeightLimit, kWeightLimit));
+    }
+    const int64_t sample = neighbours_.clear + (bit ? 256 : 0);
+    const int64_t miss16 = std::abs(6 * sample - neighbours_.interpolation6) * 16 / 6;
+    int32_t& scale16 = scale16_[mixed_position_];
+    scale16 += static_cast<int32_t>((miss16 - scale16) >> 4);
+  }
+
+  size_t period() const { return period_; }
+
+ private:
   size_t contexts_per_position() const {
     if (symbols_.empty()) return size_t{1} << kHistoryBits;
-    return pcm16_ ? std::max(kSymbolContexts, kNeighbourContexts) : kSymbolContexts;
+    if (!pcm16_) return kSymbolContexts;
+    return std::max(kSymbolContexts, mixed_ ? kMixedContexts : kNeighbourContexts);
+  }
+
+  static uint32_t codable(int32_t p) { return static_cast<uint32_t>(std::clamp<int32_t>(p, kProbMin, kProbOne - kProbMin)); }
+
+  void update_table(size_t ctx, uint8_t bit) {
+    int32_t target = bit ? kProbOne : 0;
+    int64_t step = (static_cast<int64_t>(target - prob_[ctx]) * kRates[seen_[ctx]]) >> kProbBits;
+    prob_[ctx] = static_cast<uint16_t>(prob_[ctx] + step);
+    if (seen_[ctx] < kRates.size() - 1) ++seen_[ctx];
   }
 
   size_t history_context(const uint8_t* bits, size_t i) const {
@@ -102,20 +172,72 @@ class BitModel {
     return context;
   }
 
+  // What the waveform around a sample says of its bit 8.
+  struct Neighbours {
+    size_t plain = 0;             // the format-6 context
+    int clear = 0;                // the sample with bit 8 clear; with it set: + 256
+    int middle = 0;               // halfway between the two
+    int extrapolation = 0;        // from the two samples before
+    int64_t interpolation6 = 0;   // six times the interpolation of the samples around it
+  };
+
   // Bit i is a high byte's LSB. `i - period_ * back` is then the high byte `back` frames earlier.
-  size_t neighbour_context(const uint8_t* bits, size_t i) const {
+  Neighbours neighbour_context(const uint8_t* bits, size_t i) const {
     const size_t frame = i / period_;
-    const int clear = sample(i, bits[i - 1], 0);  // the value with bit 8 clear; with it set: + 256
-    const int middle = clear + 128;
+    Neighbours n;
+    n.clear = sample(i, bits[i - 1], 0);
+    n.middle = n.clear + 128;
     auto coded_sample = [&](size_t back) {  // every bit of it known
       const size_t high = i - back * period_;
       return sample(high, bits[high - 1], bits[high]);
     };
-    const int previous = frame >= 1 ? coded_sample(1) : middle;
+    auto open_sample = [&](size_t ahead, int fallback) {  // its symbols known, its two low bits taken as halfway
+      return i + ahead * period_ < symbols_.size() ? sample(i + ahead * period_, 0, 0) + 128 : fallback;
+    };
+    const int previous = frame >= 1 ? coded_sample(1) : n.middle;
     const int before = frame >= 2 ? coded_sample(2) : previous;
-    const int next = i + period_ < symbols_.size() ? sample(i + period_, 0, 0) + 128 : previous;
+    const int next = open_sample(1, previous);
+    n.extrapolation = 2 * previous - before;
     auto step = [](int distance) { return static_cast<size_t>(std::clamp(distance >> 6, -6, 5) + 6); };
-    return step(((previous + next) >> 1) - middle) * kNeighbourSteps + step(2 * previous - before - middle);
+    n.plain = step(((previous + next) >> 1) - n.middle) * kNeighbourSteps + step(n.extrapolation - n.middle);
+    if (mixed_) {
+      const bool cubic = frame >= 2 && i + 2 * period_ < symbols_.size();
+      n.interpolation6 = cubic ? int64_t{4} * (previous + next) - before - open_sample(2, next)
+                               : int64_t{3} * (previous + next);
+    }
+    return n;
+  }
+
+  // Format 7: four tables' predictions of bit 8, mixed in the logistic domain with weights learned for
+  // the waveform's local scale (how far samples stray from their interpolation, averaged over the last
+  // 16 or so of the channel): the same distance from bit 8's midpoint means more in quiet passages.
+  uint32_t predict_mixed(const uint8_t* bits, size_t i, size_t block, size_t position) {
+    neighbours_ = neighbour_context(bits, i);
+    const int64_t scale = std::max(scale16_[position] >> 4, 8);
+    scale_bucket_ = static_cast<size_t>(
+        std::clamp(static_cast<int>(std::bit_width(static_cast<uint64_t>(scale) + 1)) - 4, 0, kScaleBuckets - 1));
+    auto scaled = [&](int64_t numerator, int64_t denominator) {
+      return static_cast<size_t>(std::clamp<int64_t>(rounded_quotient(numerator, denominator), -kScaledReach, kScaledReach) +
+                                 kScaledReach);
+    };
+    const size_t interpolated = scaled(4 * (neighbours_.interpolation6 - 6 * int64_t{neighbours_.middle}), 6 * scale);
+    const size_t extrapolated = scaled(2 * int64_t{neighbours_.extrapolation - neighbours_.middle}, scale);
+    mixed_contexts_ = {block + kPlainTable + neighbours_.plain,
+                       block + kScaledPlainTable + neighbours_.plain * kScaleBuckets + scale_bucket_,
+                       block + kInterpolationTable + interpolated * kScaleBuckets + scale_bucket_,
+                       block + kExtrapolationTable + extrapolated * kScaleBuckets + scale_bucket_};
+    int64_t dot = 0;
+    const auto& weights = weights_[scale_bucket_];
+    for (size_t t = 0; t < mixed_contexts_.size(); ++t) {
+      inputs_[t] = logistic::stretch(prob_[mixed_contexts_[t]] >> 4);
+      dot += int64_t{weights[t]} * inputs_[t];
+    }
+    inputs_[kMixedInputs - 1] = kBiasInput;
+    dot += int64_t{weights[kMixedInputs - 1]} * kBiasInput;
+    mixed_p12_ = logistic::squash(static_cast<int>(std::clamp<int64_t>(dot >> 16, -2047, 2047)));
+    mixing_ = true;
+    mixed_position_ = position;
+    return codable(mixed_p12_ << 4);
   }
 
   // The 16-bit sample whose high byte is symbol `high` (its low byte the symbol before), with the given
@@ -126,26 +248,23 @@ class BitModel {
     return static_cast<int16_t>(static_cast<uint16_t>((high_byte << 8) | low_byte));
   }
 
-  // Probability that the bit in `ctx` is 1, in 1/kProbOne, kept codable.
-  uint32_t p1(size_t ctx) const {
-    return static_cast<uint32_t>(std::clamp<int32_t>(prob_[ctx], kProbMin, kProbOne - kProbMin));
-  }
-
-  void update(size_t ctx, uint8_t bit) {
-    int32_t target = bit ? kProbOne : 0;
-    int64_t step = (static_cast<int64_t>(target - prob_[ctx]) * kRates[seen_[ctx]]) >> kProbBits;
-    prob_[ctx] = static_cast<uint16_t>(prob_[ctx] + step);
-    if (seen_[ctx] < kRates.size() - 1) ++seen_[ctx];
-  }
-
-  size_t period() const { return period_; }
-
- private:
   size_t period_;
   std::string_view symbols_;
   bool pcm16_;
+  bool mixed_;
   std::vector<uint16_t> prob_;
   std::vector<uint8_t> seen_;
+  std::vector<int32_t> scale16_;  // each position's local scale of the waveform, in 1/16 sample units
+  std::array<std::array<int32_t, kMixedInputs>, kScaleBuckets> weights_{};  // 16.16
+  // The last prediction, for update().
+  size_t context_ = 0;
+  bool mixing_ = false;
+  std::array<size_t, kMixedInputs - 1> mixed_contexts_{};
+  std::array<int, kMixedInputs> inputs_{};
+  int mixed_p12_ = 2048;
+  size_t scale_bucket_ = 0;
+  size_t mixed_position_ = 0;
+  Neighbours neighbours_;
 };
 
 void check_arguments(int context_period, size_t n_bits, std::string_view symbols, int pcm16_channels) {
@@ -168,9 +287,9 @@ void check_arguments(int context_period, size_t n_bits, std::string_view symbols
 }  // namespace
 
 std::vector<uint8_t> encode_bits(const std::vector<uint8_t>& bits, int context_period, std::string_view symbols,
-                                 int pcm16_channels) {
+                                 int pcm16_channels, Pcm16Contexts pcm16_contexts) {
   check_arguments(context_period, bits.size(), symbols, pcm16_channels);
-  BitModel model(context_period, symbols, pcm16_channels > 0);
+  BitModel model(context_period, symbols, pcm16_channels, pcm16_contexts);
   RangeEncoder encoder;
   size_t position = 0;
   for (size_t i = 0; i < bits.size(); ++i) {
@@ -178,33 +297,31 @@ std::vector<uint8_t> encode_bits(const std::vector<uint8_t>& bits, int context_p
     if (bit > 1) {
       throw Error("bit " + std::to_string(i) + " of the stream is " + std::to_string(bit) + ", not 0 or 1");
     }
-    size_t ctx = model.context(bits.data(), i, position);
-    uint32_t p1 = model.p1(ctx);
+    uint32_t p1 = model.predict(bits.data(), i, position);
     if (bit) {
       encoder.encode(kProbOne - p1, p1, kProbBits);
     } else {
       encoder.encode(0, kProbOne - p1, kProbBits);
     }
-    model.update(ctx, bit);
+    model.update(bit);
     if (++position == model.period()) position = 0;
   }
   return encoder.finish();
 }
 
 std::vector<uint8_t> decode_bits(std::span<const uint8_t> coded, size_t n_bits, int context_period,
-                                 std::string_view symbols, int pcm16_channels) {
+                                 std::string_view symbols, int pcm16_channels, Pcm16Contexts pcm16_contexts) {
   check_arguments(context_period, n_bits, symbols, pcm16_channels);
   if (n_bits / kMaxBitsPerCodedByte > coded.size() + 7) {
     throw Error("coded bit stream of " + std::to_string(coded.size()) + " bytes cannot hold " +
                 std::to_string(n_bits) + " bits");
   }
-  BitModel model(context_period, symbols, pcm16_channels > 0);
+  BitModel model(context_period, symbols, pcm16_channels, pcm16_contexts);
   RangeDecoder decoder(coded);
   std::vector<uint8_t> bits(n_bits);
   size_t position = 0;
   for (size_t i = 0; i < n_bits; ++i) {
-    size_t ctx = model.context(bits.data(), i, position);
-    uint32_t zero_freq = kProbOne - model.p1(ctx);
+    uint32_t zero_freq = kProbOne - model.predict(bits.data(), i, position);
     uint8_t bit = decoder.target(kProbBits) >= zero_freq;
     if (bit) {
       decoder.consume(zero_freq, kProbOne - zero_freq);
@@ -212,7 +329,7 @@ std::vector<uint8_t> decode_bits(std::span<const uint8_t> coded, size_t n_bits, 
       decoder.consume(0, zero_freq);
     }
     bits[i] = bit;
-    model.update(ctx, bit);
+    model.update(bit);
     if (++position == model.period()) position = 0;
     if (i % kOverrunCheckInterval == 0 && decoder.overrun()) break;
   }

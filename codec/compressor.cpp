@@ -317,9 +317,11 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
     const auto& low = audio_side[kLowBits];
     const std::string_view symbols = header.format_version >= 4 ? std::string_view(audio_text) : std::string_view();
     const int pcm16_channels = low_head == 2 ? low[1] : 0;
+    const Pcm16Contexts pcm16_contexts =
+        header.format_version >= 7 ? Pcm16Contexts::kMixedNeighbours : Pcm16Contexts::kNeighbours;
     auto bits = with_context("archive corrupt in the audio's low bits", [&] {
       return decode_bits({low.data() + low_head, low.size() - low_head}, audio_text.size(), low[0], symbols,
-                         pcm16_channels);
+                         pcm16_channels, pcm16_contexts);
     });
     auto samples = data::from_audio_string(audio_text, bits);
     for (const auto& part : {audio_side[kWavHead], samples, audio_side[kWavTail]}) {

@@ -56,7 +56,9 @@ namespace lmc {
 // 6: the low bits of 16-bit PCM code each sample's bit 8 in contexts of its neighbouring samples
 // (codec/adaptive_bits.h), and their blob records the channel count; text and bytes archives are as in
 // version 5, and version-5 audio archives still decode with the symbols' contexts.
-inline constexpr uint8_t kArchiveFormatVersion = 6;
+// 7: that bit 8 mixes four neighbour predictions (codec/adaptive_bits.h, Pcm16Contexts); all else is as in
+// version 6, whose audio archives still decode with its single table.
+inline constexpr uint8_t kArchiveFormatVersion = 7;
 inline constexpr uint8_t kOldestReadableFormatVersion = 2;
 inline constexpr size_t kMaxSideBlobs = 16;
 

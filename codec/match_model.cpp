@@ -1,36 +1,13 @@
-// The mixer works in the logistic domain as context-mixing compressors do: probabilities are 12-bit
-// integers, "stretch" is their logit (in 1/256 units), "squash" its inverse, both from one table of
-// knots, so every value is an integer and both sides of the coder compute the same ones.
+// The mixer works in the logistic domain (codec/logistic.h), so every value is an integer and both
+// sides of the coder compute the same ones.
 #include "codec/match_model.h"
 
 #include <algorithm>
 
+#include "codec/logistic.h"
+
 namespace lmc {
 namespace {
-
-// round(4096 / (1 + e^(-x/256))) at x = -2048, -1920, ..., 2048.
-constexpr std::array<int, 33> kSquashKnots = {1,    2,    4,    6,    10,   17,   27,   45,   74,   120,  194,
-                                              311,  488,  747,  1102, 1546, 2048, 2550, 2994, 3349, 3608, 3785,
-                                              3902, 3976, 4022, 4051, 4069, 4079, 4086, 4090, 4092, 4094, 4095};
-
-// A logit in 1/256 units -> a 12-bit probability, linear between the knots.
-constexpr int squash(int x) {
-  x = std::clamp(x, -2047, 2047);
-  const int i = (x + 2048) >> 7, w = (x + 2048) & 127;
-  return (kSquashKnots[i] * (128 - w) + kSquashKnots[i + 1] * w + 64) >> 7;
-}
-
-// The inverse of squash: for each 12-bit probability, the smallest logit that squashes to it or above.
-constexpr std::array<int16_t, 4096> make_stretch() {
-  std::array<int16_t, 4096> table{};
-  int next = 0;
-  for (int x = -2047; x <= 2047; ++x) {
-    for (const int p = squash(x); next <= p; ++next) table[next] = static_cast<int16_t>(x);
-  }
-  for (; next < 4096; ++next) table[next] = 2047;
-  return table;
-}
-constexpr std::array<int16_t, 4096> kStretch = make_stretch();
 
 constexpr int kHashBits = 20;            // entries per context table: 2^20
 constexpr int kBiasInput = 256;          // the mixer's constant input: a logit of 1
@@ -141,10 +118,10 @@ void MatchModel::adjust(int64_t stream, FrequencyTable& table) {
   const uint64_t freq = table.freq(prediction);
   const int model_p12 = static_cast<int>(bits >= 12 ? freq >> (bits - 12) : freq << (12 - bits));
   s.bucket = s.length - kMinLength;
-  s.inputs = {kStretch[std::clamp(model_p12, 1, 4095)], kStretch[hit_rate_[s.bucket] >> 4], kBiasInput};
+  s.inputs = {logistic::stretch(model_p12), logistic::stretch(hit_rate_[s.bucket] >> 4), kBiasInput};
   int64_t dot = 0;
   for (int i = 0; i < kInputs; ++i) dot += int64_t{weights_[s.bucket][i]} * s.inputs[i];
-  s.mixed = squash(static_cast<int>(std::clamp<int64_t>(dot >> 16, -2047, 2047)));
+  s.mixed = logistic::squash(static_cast<int>(std::clamp<int64_t>(dot >> 16, -2047, 2047)));
   s.prediction = prediction;
   s.predicted = true;
   table.give_probability(prediction, static_cast<uint32_t>(s.mixed));

@@ -278,17 +278,17 @@ TEST_F(BadArchive, OlderFormatVersion) {
 }
 
 // Version 2 is version 3 without the match model and its flag: such an archive still decompresses,
-// and the same bytes read as coded with the match model do not. Versions 3 to 5 differ from 6 only in
+// and the same bytes read as coded with the match model do not. Versions 3 to 6 differ from 7 only in
 // audio archives and (3 and 4) in the context cache, which runs with the match model, so a text archive
-// coded without it and labelled 3, 4 or 5 decodes too; with the match model, one labelled 5 decodes and
-// one labelled 4 does not.
+// coded without it and labelled 3 to 6 decodes too; with the match model, one labelled 5 or 6 decodes
+// and one labelled 4 does not.
 TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   const fs::path in = tmp_ / "in", archive = tmp_ / "no_match.lmc", out = tmp_ / "out";
   auto c = run_lmc("compress -k --threads 1 --no-store --no-match" + model_flag() + "-o " + archive.string() + " " +
                    in.string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   std::string version2 = read_file(archive);
-  ASSERT_EQ(version2[3], 6);
+  ASSERT_EQ(version2[3], 7);
   ASSERT_EQ(version2[5] & 2, 2) << "flags byte: bit 1 marks --no-match";
   version2[3] = 2;
   version2[5] = static_cast<char>(version2[5] & ~2);
@@ -299,7 +299,7 @@ TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   std::string with_match = version2;
   with_match[3] = 3;
   expect_refused(with_match, "corrupt");
-  for (const char version : {3, 4, 5}) {
+  for (const char version : {3, 4, 5, 6}) {
     std::string older = read_file(archive);
     older[3] = version;
     write_file(tmp_ / "older.lmc", older);
@@ -311,12 +311,14 @@ TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   auto m = run_lmc("compress -k --threads 1 --no-store" + model_flag() + "-o " + cached.string() + " " + in.string());
   ASSERT_EQ(m.exit_code, 0) << m.err;
   std::string version5 = read_file(cached);
-  ASSERT_EQ(version5[3], 6);
-  version5[3] = 5;
-  write_file(tmp_ / "v5.lmc", version5);
-  auto d5 = run_lmc("decompress -k -f" + model_flag() + "-o " + out.string() + " " + (tmp_ / "v5.lmc").string());
-  ASSERT_EQ(d5.exit_code, 0) << d5.err;
-  EXPECT_TRUE(read_file(out) == read_file(in));
+  ASSERT_EQ(version5[3], 7);
+  for (const char version : {5, 6}) {
+    version5[3] = version;
+    write_file(tmp_ / "v5.lmc", version5);
+    auto d5 = run_lmc("decompress -k -f" + model_flag() + "-o " + out.string() + " " + (tmp_ / "v5.lmc").string());
+    ASSERT_EQ(d5.exit_code, 0) << d5.err;
+    EXPECT_TRUE(read_file(out) == read_file(in));
+  }
   std::string version4 = version5;
   version4[3] = 4;
   expect_refused(version4, "corrupt");
@@ -391,19 +393,20 @@ TEST(CliCodecAudio, PcmWavRoundTripsInAudioMode) {
   }
 }
 
-// Format 6 codes the low bits of 16-bit PCM in contexts of the neighbouring samples, format 4 in
-// contexts that see the symbols, format 3 in bit-history contexts: the same archive labelled 5 or 3 is
-// read with that version's contexts (and blob layout), so its low bits do not decode.
+// Format 7 codes the low bits of 16-bit PCM by mixing predictions from the neighbouring samples, format 6
+// in one table of their contexts, format 4 in contexts that see the symbols, format 3 in bit-history
+// contexts: the same archive labelled 6, 5 or 3 is read with that version's contexts (and blob layout),
+// so its low bits do not decode.
 TEST(CliCodecAudio, LowBitContextsFollowTheFormatVersion) {
   testing::TempDir tmp;
   write_wav(tmp / "a.wav", 16, 1, 1500);
-  // Without the match model, format 6 differs from formats 3 to 5 in the low bits alone.
+  // Without the match model, format 7 differs from formats 3 to 6 in the low bits alone.
   auto c = run_lmc("compress -k --no-match --threads 1" + model_flag() + "-o " + (tmp / "a.lmc").string() + " " +
                    (tmp / "a.wav").string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   const std::string archive = read_file(tmp / "a.lmc");
-  ASSERT_EQ(archive[3], 6);
-  for (const char version : {5, 3}) {
+  ASSERT_EQ(archive[3], 7);
+  for (const char version : {6, 5, 3}) {
     SCOPED_TRACE(int{version});
     std::string older = archive;
     older[3] = version;

@@ -41,7 +41,7 @@ struct Layout {
 
 // Header fields in layout order; tests change one at a time.
 struct HeaderFields {
-  uint8_t version = 6, mode = 0, flags = 1;
+  uint8_t version = 7, mode = 0, flags = 1;
   uint64_t original_size = 12;
   uint64_t fingerprint = 0x1122334455667788ULL;
   uint8_t dtype = 1;
@@ -150,10 +150,10 @@ TEST(Container, VersionTwoArchivesReadAsCodedWithoutTheMatchModel) {
 }
 
 // Version 3 is version 4 with audio's low bits in bit-history contexts, version 4 is version 5 without
-// the context cache, version 5 is version 6 with 16-bit audio's low bits in the symbols' contexts: the
-// header says which it was.
+// the context cache, version 5 is version 6 with 16-bit audio's low bits in the symbols' contexts,
+// version 6 is version 7 with them in one table: the header says which it was.
 TEST(Container, OlderVersionsKeepTheirVersion) {
-  for (const uint8_t version : {3, 4, 5}) {
+  for (const uint8_t version : {3, 4, 5, 6}) {
     HeaderFields h;
     h.version = version;
     Archive expected = reference_archive();
@@ -228,12 +228,12 @@ TEST(Container, RejectsWhatIsNotAnArchive) {
   HeaderFields h;
   h.version = 0;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes), "not an lmc archive (format version 0)");
-  h.version = 7;
+  h.version = 8;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes),
-            "archive format version 7 is newer than this lmc (6): upgrade lmc to read it");
+            "archive format version 8 is newer than this lmc (7): upgrade lmc to read it");
   h.version = 1;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes),
-            "archive format version 1 was written by an older lmc whose model arithmetic this one (6) does not "
+            "archive format version 1 was written by an older lmc whose model arithmetic this one (7) does not "
             "repeat: decompress it with that lmc");
 }
 
