@@ -43,6 +43,7 @@ struct CodecCommandOptions {
   bool force = false;
   bool verify = false;
   bool no_store = false;
+  bool match = false;
   bool no_match = false;
   bool as_json = false;
 };
@@ -234,7 +235,7 @@ void run_compress(const CodecCommandOptions& options) {
   codec_options.chunk_bytes = options.chunk_bytes;
   codec_options.batch = parse_batch(options.batch);
   codec_options.store_incompressible = !options.no_store;
-  codec_options.match_model = !options.no_match;
+  if (options.match || options.no_match) codec_options.match_model = options.match;
   OpenedModel opened = open_compress_model(options);
   CodecStats stats;
   run_file_to_file(options, true, [&](std::istream& in, std::optional<uint64_t> size, std::ostream& out) {
@@ -291,8 +292,13 @@ void register_codec_commands(CLI::App& app) {
   compress_command->add_flag("--verify", compress_options->verify, "decompress the archive in memory before writing it");
   compress_command->add_flag("--no-store", compress_options->no_store,
                              "code every chunk, even one that coding does not shrink (measures the model and coder)");
-  compress_command->add_flag("--no-match", compress_options->no_match,
-                             "code with the model's tables alone, without the match model for repeated tokens");
+  auto* no_match = compress_command->add_flag(
+      "--no-match", compress_options->no_match,
+      "code with the model's tables alone, without the match model for repeated tokens (the default for audio)");
+  compress_command
+      ->add_flag("--match", compress_options->match,
+                 "use the match model in audio too (text and bytes use it unless --no-match)")
+      ->excludes(no_match);
   compress_command->callback([compress_options] { run_compress(*compress_options); });
 
   auto decompress_options = std::make_shared<CodecCommandOptions>();

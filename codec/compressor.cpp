@@ -180,7 +180,6 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
   header.batch_size = static_cast<uint64_t>(options.batch);
   header.threads = static_cast<uint64_t>(at::get_num_threads());
   header.total_bits = options.total_bits;
-  header.match_model = options.match_model;
 
   // Audio needs the whole file (the WAV layout), everything else streams from a small prefix on.
   std::string pending = read_up_to(in, 12);
@@ -194,13 +193,14 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
                  : (options.mode == CompressMode::kAudio ? ArchiveMode::kBytes : ArchiveMode::kText);
   }
   header.mode = mode;
+  header.match_model = options.match_model.value_or(mode != ArchiveMode::kAudio);
   // The container checks original_size against the chunks, which in audio hold only the samples' text.
   header.original_size = audio ? std::nullopt : size;
   stats.mode = mode;
   stats.batch = options.batch;
 
   LockstepPredictor predictor(codec.model, start_token(codec.model->config(), *codec.tokenizer));
-  const std::unique_ptr<MatchModel> match_model = match_model_if(options.match_model);
+  const std::unique_ptr<MatchModel> match_model = match_model_if(header.match_model);
   MatchModel* const matches = match_model.get();
   ChunkTokenizer tokenizer(*codec.tokenizer, mode);
   CountingBuffer counter(out.rdbuf());

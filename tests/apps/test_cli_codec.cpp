@@ -419,6 +419,32 @@ TEST(CliCodecAudio, LowBitContextsFollowTheFormatVersion) {
   }
 }
 
+// Audio-as-string seldom repeats, so audio is coded without the match model unless --match asks for
+// it; the archive's flags say which (bit 1: without), and both decode.
+TEST(CliCodecAudio, MatchModelIsOffForAudioUnlessAsked) {
+  testing::TempDir tmp;
+  write_wav(tmp / "a.wav", 16, 1, 1500);
+  for (const std::string flag : {"", " --match", " --no-match"}) {
+    SCOPED_TRACE(flag);
+    const fs::path archive = tmp / "a.lmc", out = tmp / "out";
+    auto c = run_lmc("compress -k -f --threads 1" + flag + model_flag() + "-o " + archive.string() + " " +
+                     (tmp / "a.wav").string());
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    EXPECT_EQ(read_file(archive)[5] & 2, flag == " --match" ? 0 : 2);
+    auto d = run_lmc("decompress -k -f" + model_flag() + "-o " + out.string() + " " + archive.string());
+    ASSERT_EQ(d.exit_code, 0) << d.err;
+    EXPECT_TRUE(read_file(out) == read_file(tmp / "a.wav"));
+  }
+  write_file(tmp / "t.txt", "text repeats, text repeats, text repeats");
+  auto t = run_lmc("compress -k --threads 1" + model_flag() + "-o " + (tmp / "t.lmc").string() + " " +
+                   (tmp / "t.txt").string());
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_EQ(read_file(tmp / "t.lmc")[5] & 2, 0);
+  auto both = run_lmc("compress -k --match --no-match" + model_flag() + (tmp / "t.txt").string());
+  EXPECT_NE(both.exit_code, 0);
+  EXPECT_NE(both.err.find("--match"), std::string::npos) << both.err;
+}
+
 TEST(CliCodecAudio, NonPcmWavFallsBackToBytes) {
   // A well-formed IEEE-float WAV (format tag 3): not integer PCM, so audio mode must not claim it.
   std::string fmt = "fmt "s + std::string("\x10\0\0\0\x03\0\x01\0\x80\x3e\0\0\0\xfa\0\0\x04\0\x20\0", 20);
