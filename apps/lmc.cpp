@@ -1,5 +1,6 @@
 // lmc: lossless compression with language models. This file only dispatches: each subcommand lives in
-// apps/cmd_<name>.cpp. Library errors surface here and become one line on stderr and exit status 1.
+// apps/cmd_<name>.cpp. Library errors surface here and become one line on stderr and exit status 1;
+// a command line lmc cannot parse becomes one line and exit status 2, as with other Unix tools.
 #include <CLI/CLI.hpp>
 
 #include <exception>
@@ -21,16 +22,20 @@ int main(int argc, char** argv) {
   lmc::apps::register_export_command(app);
   lmc::apps::register_convert_command(app);
   lmc::apps::register_generate_command(app);
+  auto report = [&app](const std::string& what) {
+    // One line: LibTorch appends a C++ backtrace to its messages, which is for debuggers, not users.
+    const std::string message = what.substr(0, what.find('\n'));
+    std::string command = app.get_subcommands().empty() ? "" : " " + app.get_subcommands().front()->get_name();
+    std::cerr << "lmc" << command << ": error: " << message << "\n";
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);  // --help, --version
+    report(std::string(e.what()) + " (see lmc --help)");
+    return 2;
   } catch (const std::exception& e) {
-    // One line: LibTorch appends a C++ backtrace to its messages, which is for debuggers, not users.
-    std::string message = e.what();
-    message = message.substr(0, message.find('\n'));
-    std::string command = app.get_subcommands().empty() ? "" : " " + app.get_subcommands().front()->get_name();
-    std::cerr << "lmc" << command << ": error: " << message << "\n";
+    report(e.what());
     return 1;
   }
   return 0;

@@ -141,6 +141,26 @@ TEST(CliErrors, MissingInputFile) {
                         "/nonexistent/file.txt");
 }
 
+// A command line lmc cannot parse is a usage error: one line and exit status 2, not CLI11's own codes
+// and its second line; --help and --version still print and succeed.
+TEST(CliErrors, UsageErrorsAreOneLineWithStatusTwo) {
+  const auto unknown = run_lmc("eval --frobnicate " + bytes_model().string());
+  expect_one_line_error(unknown, "eval", "--frobnicate");
+  EXPECT_EQ(unknown.exit_code, 2);
+  const auto missing = run_lmc("compress");
+  expect_one_line_error(missing, "compress", "IN is required");
+  EXPECT_EQ(missing.exit_code, 2);
+  const auto none = run_lmc("");
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_EQ(none.err.rfind("lmc: error: ", 0), 0u) << none.err;
+  const auto help = run_lmc("compress --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("Usage: lmc compress"), std::string::npos) << help.out;
+  const auto version = run_lmc("--version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out, "lmc 0.1.0\n");
+}
+
 // --model and --adapter take a directory, or the name of one shipped under $LMC_MODELS_DIR (models/);
 // an unknown name is one line that lists what is shipped.
 TEST(CliModels, ShippedModelsAndAdaptersByName) {
