@@ -385,7 +385,7 @@ TEST(CliCodecAudio, PcmWavRoundTripsInAudioMode) {
   for (int bits : {8, 16, 24}) {
     for (int channels : {1, 2}) {
       SCOPED_TRACE(std::to_string(bits) + "-bit, " + std::to_string(channels) + " channel(s)");
-      fs::path wav = tmp / ("s" + std::to_string(bits) + "_" + std::to_string(channels) + ".wav");
+      fs::path wav = tmp / (std::to_string(bits) + "bit_" + std::to_string(channels) + "ch.wav");
       write_wav(wav, bits, channels, 1500);
       json stats = round_trip(read_file(wav));
       EXPECT_EQ(stats["mode"], "audio");

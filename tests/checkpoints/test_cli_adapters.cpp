@@ -21,7 +21,7 @@ const json& golden_json() {
 
 std::string base_arg() { return " --model " + adapter_base().string(); }
 std::string adapter_arg(const std::string& name) { return " --adapter " + (adapters_golden() / name).string(); }
-std::string sample_arg() { return " " + (adapter_base() / "sample.bin").string(); }
+std::string sample_arg() { return std::string(" ").append((adapter_base() / "sample.bin").string()); }
 
 double eval_bits(const std::string& args) {
   auto r = run_lmc("eval --json --chunk-bytes " + std::to_string(golden_json()["chunk_bytes"].get<int>()) + args);
