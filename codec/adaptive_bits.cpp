@@ -59,8 +59,10 @@ constexpr std::array<int32_t, kSlowestRate - 1> make_rates() {
 }
 constexpr auto kRates = make_rates();  // rate after n observations, in 1/kProbOne
 
-// A neighbour estimate's distance from bit 8's midpoint, in units of the waveform's local scale, takes
-// 2 * kScaledReach + 1 values; the scale itself falls in one of kScaleBuckets octaves.
+// A neighbour estimate's distance from bit 8's midpoint, measured against the waveform's local scale
+// (the interpolation's in quarters of it, the extrapolation's, a coarser guess, in halves), takes
+// 2 * kScaledReach + 1 values; the scale itself falls in one of kScaleBuckets octaves (8..14, 15..30,
+// 31..62, and so on).
 constexpr int kScaledReach = 16;
 constexpr size_t kScaledValues = 2 * kScaledReach + 1;
 constexpr int kScaleBuckets = 12;
@@ -72,10 +74,8 @@ constexpr size_t kInterpolationTable = kScaledPlainTable + kNeighbourContexts * 
 constexpr size_t kExtrapolationTable = kInterpolationTable + kScaledValues * kScaleBuckets;
 constexpr size_t kMixedContexts = kExtrapolationTable + kScaledValues * kScaleBuckets;
 constexpr int kMixedInputs = 5;  // stretch of each table's probability, and a bias
-constexpr int kBiasInput = 256;  // a logit of 1
 constexpr int32_t kInitialWeight = 19661;  // 0.3 in 16.16: the tables overlap, so none starts at full weight
 constexpr int64_t kMixerRate = 20;         // weight step per unit of input x error, in 2^-14 of 16.16
-constexpr int32_t kWeightLimit = 1 << 24;
 constexpr int32_t kInitialScale = 256;     // the waveform's local scale before any sample was seen
 
 // a / b rounded to the nearest integer, halves up, for b > 0 (negative a included).
@@ -120,12 +120,7 @@ class BitModel {
       return;
     }
     for (size_t t = 0; t < mixed_contexts_.size(); ++t) update_table(mixed_contexts_[t], bit);
-    const int64_t error = ((bit ? 4096 : 0) - mixed_p12_) * kMixerRate;
-    auto& weights = weights_[scale_bucket_];
-    for (int k = 0; k < kMixedInputs; ++k) {
-      weights[k] = static_cast<int32_t>(
-          std::clamp<int64_t>(weights[k] + ((inputs_[k] * error) >> 14), -kWeightLimit, kWeightLimit));
-    }
+    logistic::learn(weights_[scale_bucket_], inputs_, mixed_p12_, bit, kMixerRate);
     const int64_t sample = neighbours_.clear + (bit ? 256 : 0);
     const int64_t miss16 = std::abs(6 * sample - neighbours_.interpolation6) * 16 / 6;
     int32_t& scale16 = scale16_[mixed_position_];
@@ -141,7 +136,9 @@ class BitModel {
     return std::max(kSymbolContexts, mixed_ ? kMixedContexts : kNeighbourContexts);
   }
 
-  static uint32_t codable(int32_t p) { return static_cast<uint32_t>(std::clamp<int32_t>(p, kProbMin, kProbOne - kProbMin)); }
+  static uint32_t codable(int32_t p) {
+    return static_cast<uint32_t>(std::clamp<int32_t>(p, kProbMin, kProbOne - kProbMin));
+  }
 
   void update_table(size_t ctx, uint8_t bit) {
     int32_t target = bit ? kProbOne : 0;
@@ -163,7 +160,9 @@ class BitModel {
 
   size_t symbol_context(const uint8_t* bits, size_t i) const {
     auto symbol = [&](size_t back) { return i >= back * period_ ? int{uint8_t(symbols_[i - back * period_])} : 0; };
-    auto clipped = [](int motion) { return static_cast<size_t>(std::clamp(motion, -kMotionClip, kMotionClip) + kMotionClip); };
+    auto clipped = [](int motion) {
+      return static_cast<size_t>(std::clamp(motion, -kMotionClip, kMotionClip) + kMotionClip);
+    };
     size_t context = clipped(symbol(0) - symbol(1));
     context = context * kMotionValues + clipped(symbol(0) - 2 * symbol(1) + symbol(2));
     for (size_t back = 1; back <= kSymbolFrames; ++back) {
@@ -217,8 +216,8 @@ class BitModel {
     scale_bucket_ = static_cast<size_t>(
         std::clamp(static_cast<int>(std::bit_width(static_cast<uint64_t>(scale) + 1)) - 4, 0, kScaleBuckets - 1));
     auto scaled = [&](int64_t numerator, int64_t denominator) {
-      return static_cast<size_t>(std::clamp<int64_t>(rounded_quotient(numerator, denominator), -kScaledReach, kScaledReach) +
-                                 kScaledReach);
+      const int64_t distance = rounded_quotient(numerator, denominator);
+      return static_cast<size_t>(std::clamp<int64_t>(distance, -kScaledReach, kScaledReach) + kScaledReach);
     };
     const size_t interpolated = scaled(4 * (neighbours_.interpolation6 - 6 * int64_t{neighbours_.middle}), 6 * scale);
     const size_t extrapolated = scaled(2 * int64_t{neighbours_.extrapolation - neighbours_.middle}, scale);
@@ -226,15 +225,9 @@ class BitModel {
                        block + kScaledPlainTable + neighbours_.plain * kScaleBuckets + scale_bucket_,
                        block + kInterpolationTable + interpolated * kScaleBuckets + scale_bucket_,
                        block + kExtrapolationTable + extrapolated * kScaleBuckets + scale_bucket_};
-    int64_t dot = 0;
-    const auto& weights = weights_[scale_bucket_];
-    for (size_t t = 0; t < mixed_contexts_.size(); ++t) {
-      inputs_[t] = logistic::stretch(prob_[mixed_contexts_[t]] >> 4);
-      dot += int64_t{weights[t]} * inputs_[t];
-    }
-    inputs_[kMixedInputs - 1] = kBiasInput;
-    dot += int64_t{weights[kMixedInputs - 1]} * kBiasInput;
-    mixed_p12_ = logistic::squash(static_cast<int>(std::clamp<int64_t>(dot >> 16, -2047, 2047)));
+    for (size_t t = 0; t < mixed_contexts_.size(); ++t) inputs_[t] = logistic::stretch(prob_[mixed_contexts_[t]] >> 4);
+    inputs_[kMixedInputs - 1] = logistic::kBiasInput;
+    mixed_p12_ = logistic::mix(weights_[scale_bucket_], inputs_);
     mixing_ = true;
     mixed_position_ = position;
     return codable(mixed_p12_ << 4);

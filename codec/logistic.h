@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstdint>
 
 namespace lmc::logistic {
@@ -34,6 +35,29 @@ constexpr std::array<int16_t, 4096> make_stretch() {
 }
 inline constexpr std::array<int16_t, 4096> kStretch = make_stretch();
 
-inline int stretch(int p12) { return kStretch[std::clamp(p12, 1, 4095)]; }
+constexpr int stretch(int p12) { return kStretch[std::clamp(p12, 1, 4095)]; }
+
+// The mixers' constant input: a logit of 1.
+inline constexpr int kBiasInput = 256;
+inline constexpr int32_t kWeightLimit = 1 << 24;
+
+// A mixer's prediction: the logits `inputs` weighted (16.16) and summed, squashed to a 12-bit probability.
+template <size_t N>
+int mix(const std::array<int32_t, N>& weights, const std::array<int, N>& inputs) {
+  int64_t dot = 0;
+  for (size_t i = 0; i < N; ++i) dot += int64_t{weights[i]} * inputs[i];
+  return squash(static_cast<int>(std::clamp<int64_t>(dot >> 16, -2047, 2047)));
+}
+
+// After `outcome` followed a mixed prediction of p12, moves each weight down the coding cost's gradient
+// by input x error x rate, in 2^-14 of 16.16, within +-kWeightLimit.
+template <size_t N>
+void learn(std::array<int32_t, N>& weights, const std::array<int, N>& inputs, int p12, bool outcome, int64_t rate) {
+  const int64_t error = ((outcome ? 4096 : 0) - p12) * rate;
+  for (size_t i = 0; i < N; ++i) {
+    const int64_t w = weights[i] + ((inputs[i] * error) >> 14);
+    weights[i] = static_cast<int32_t>(std::clamp<int64_t>(w, -kWeightLimit, kWeightLimit));
+  }
+}
 
 }  // namespace lmc::logistic

@@ -10,9 +10,7 @@ namespace lmc {
 namespace {
 
 constexpr int kHashBits = 20;            // entries per context table: 2^20
-constexpr int kBiasInput = 256;          // the mixer's constant input: a logit of 1
 constexpr int64_t kLearningRate = 16;    // weight step per unit of input x error, in 2^-14 of 16.16
-constexpr int32_t kWeightLimit = 1 << 24;
 constexpr int32_t kHitCountLimit = 60;   // the hit rate adapts as a running mean, then at 1/62 per match
 constexpr int32_t kHitRateLimit = 32;    // keeps the 16-bit hit rate inside (0, 1)
 
@@ -118,10 +116,8 @@ void MatchModel::adjust(int64_t stream, FrequencyTable& table) {
   const uint64_t freq = table.freq(prediction);
   const int model_p12 = static_cast<int>(bits >= 12 ? freq >> (bits - 12) : freq << (12 - bits));
   s.bucket = s.length - kMinLength;
-  s.inputs = {logistic::stretch(model_p12), logistic::stretch(hit_rate_[s.bucket] >> 4), kBiasInput};
-  int64_t dot = 0;
-  for (int i = 0; i < kInputs; ++i) dot += int64_t{weights_[s.bucket][i]} * s.inputs[i];
-  s.mixed = logistic::squash(static_cast<int>(std::clamp<int64_t>(dot >> 16, -2047, 2047)));
+  s.inputs = {logistic::stretch(model_p12), logistic::stretch(hit_rate_[s.bucket] >> 4), logistic::kBiasInput};
+  s.mixed = logistic::mix(weights_[s.bucket], s.inputs);
   s.prediction = prediction;
   s.predicted = true;
   table.give_probability(prediction, static_cast<uint32_t>(s.mixed));
@@ -145,11 +141,7 @@ void MatchModel::end_step() {
   for (Stream& s : streams_) {
     if (!s.predicted) continue;
     s.predicted = false;
-    const int64_t error = ((s.hit ? 4096 : 0) - s.mixed) * kLearningRate;
-    for (int i = 0; i < kInputs; ++i) {
-      const int64_t w = weights_[s.bucket][i] + ((s.inputs[i] * error) >> 14);
-      weights_[s.bucket][i] = static_cast<int32_t>(std::clamp<int64_t>(w, -kWeightLimit, kWeightLimit));
-    }
+    logistic::learn(weights_[s.bucket], s.inputs, s.mixed, s.hit, kLearningRate);
     int32_t& rate = hit_rate_[s.bucket];
     int32_t& count = hit_count_[s.bucket];
     rate = std::clamp(rate + ((s.hit ? 65536 : 0) - rate) / (count + 2), kHitRateLimit, 65536 - kHitRateLimit);

@@ -310,16 +310,17 @@ TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   const fs::path cached = tmp_ / "cached.lmc";
   auto m = run_lmc("compress -k --threads 1 --no-store" + model_flag() + "-o " + cached.string() + " " + in.string());
   ASSERT_EQ(m.exit_code, 0) << m.err;
-  std::string version5 = read_file(cached);
-  ASSERT_EQ(version5[3], 7);
+  std::string with_cache = read_file(cached);
+  ASSERT_EQ(with_cache[3], 7);
   for (const char version : {5, 6}) {
-    version5[3] = version;
-    write_file(tmp_ / "v5.lmc", version5);
-    auto d5 = run_lmc("decompress -k -f" + model_flag() + "-o " + out.string() + " " + (tmp_ / "v5.lmc").string());
+    with_cache[3] = version;
+    write_file(tmp_ / "older_cached.lmc", with_cache);
+    auto d5 = run_lmc("decompress -k -f" + model_flag() + "-o " + out.string() + " " +
+                      (tmp_ / "older_cached.lmc").string());
     ASSERT_EQ(d5.exit_code, 0) << d5.err;
     EXPECT_TRUE(read_file(out) == read_file(in));
   }
-  std::string version4 = version5;
+  std::string version4 = with_cache;
   version4[3] = 4;
   expect_refused(version4, "corrupt");
 }

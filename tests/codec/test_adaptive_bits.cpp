@@ -75,8 +75,11 @@ TEST(AdaptiveBits, RoundTripsAnyPeriodAndLength) {
       EXPECT_EQ(decode_bits(coded, n, period, symbols), bits) << "period " << period << " n " << n << " symbols";
       if (period % 2 == 0) {  // any bytes can be read as 16-bit PCM, however unlike audio they are
         for (char& c : symbols) c = static_cast<char>(rng() & 0xff);  // a corrupt archive's symbols
-        coded = encode_bits(bits, period, symbols, period / 2);
-        EXPECT_EQ(decode_bits(coded, n, period, symbols, period / 2), bits) << "period " << period << " n " << n << " pcm16";
+        for (const auto contexts : {Pcm16Contexts::kNeighbours, Pcm16Contexts::kMixedNeighbours}) {
+          coded = encode_bits(bits, period, symbols, period / 2, contexts);
+          EXPECT_EQ(decode_bits(coded, n, period, symbols, period / 2, contexts), bits)
+              << "period " << period << " n " << n << " pcm16 contexts " << static_cast<int>(contexts);
+        }
       }
     }
   }
