@@ -8,11 +8,11 @@
 #   4. trains the medical, legal and speech LoRA adapters on it (recipes/default_lora_*.yaml; medical and
 #      legal then continue in stages, recipes/default_lora_<domain>_stageN.yaml: medical to 4, legal to 6)
 #      and copies each domain's last best adapter to models/adapters/<domain>/;
-#   5. trains the byte-level audio model (recipes/audio_model.yaml, then recipes/audio_model_stage2.yaml and
-#      _stage3.yaml, each from the previous stage's best checkpoint) and copies the third stage's best
-#      checkpoint to models/audio/.
+#   5. trains the byte-level audio model (recipes/audio_model.yaml, then recipes/audio_model_stage2.yaml,
+#      _stage3.yaml and _stage4.yaml, each from the previous stage's best checkpoint) and copies the fourth
+#      stage's best checkpoint to models/audio/.
 # Usage, from the repository root after scripts/setup.sh: bench/train_reference_models.sh [BUILD_DIR]
-# About eleven hours on two CPU cores (the runs' measured times added up; several of them
+# About twelve hours on two CPU cores (the runs' measured times added up; several of them
 # shared the CPU). Runs go to runs/ (ignored by git); a run that finished is skipped and an interrupted
 # one resumes, so the script can simply be run again.
 set -euo pipefail
@@ -69,6 +69,8 @@ done
 train recipes/audio_model.yaml runs/audio_model
 train recipes/audio_model_stage2.yaml runs/audio_model_stage2
 train recipes/audio_model_stage3.yaml runs/audio_model_stage3
-install runs/audio_model_stage3 models/audio
+train recipes/audio_model_stage4.yaml runs/audio_model_stage4
+install runs/audio_model_stage4 models/audio
 cp runs/audio_model/metrics.jsonl models/audio/metrics_stage1.jsonl
 cp runs/audio_model_stage2/metrics.jsonl models/audio/metrics_stage2.jsonl
+cp runs/audio_model_stage3/metrics.jsonl models/audio/metrics_stage3.jsonl
