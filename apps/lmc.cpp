@@ -9,10 +9,14 @@
 
 #include "apps/commands.h"
 
+#ifndef LMC_VERSION
+#error "LMC_VERSION must be defined by the build"
+#endif
+
 int main(int argc, char** argv) {
   CLI::App app{"lmc: lossless compression with language models", "lmc"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "lmc 0.1.0");
+  app.set_version_flag("--version", "lmc " LMC_VERSION);
   lmc::apps::register_info_command(app);
   lmc::apps::register_eval_command(app);
   lmc::apps::register_codec_commands(app);

@@ -20,6 +20,7 @@ std::string setting(const std::string& name) {
   if (name == "LMC_BIN") return LMC_DEFAULT_BIN;
   if (name == "LMC_PYTHON") return LMC_DEFAULT_PYTHON;
   if (name == "LMC_SOURCE_DIR") return LMC_DEFAULT_SOURCE_DIR;
+  if (name == "LMC_VERSION") return LMC_DEFAULT_VERSION;  // the project's, which `lmc --version` prints
   ADD_FAILURE() << "unknown test setting " << name;
   return "";
 }

@@ -9,8 +9,8 @@
 
 namespace lmc::testing {
 
-// A test location: the environment variable `name` (LMC_GOLDEN_DIR, LMC_SHARED_DATA, LMC_BIN,
-// LMC_PYTHON, LMC_SOURCE_DIR) if set, else the value CMake compiled in.
+// A test setting: the environment variable `name` (LMC_GOLDEN_DIR, LMC_SHARED_DATA, LMC_BIN,
+// LMC_PYTHON, LMC_SOURCE_DIR, LMC_VERSION) if set, else the value CMake compiled in.
 std::string setting(const std::string& name);
 
 // Directory the oracle fixtures write into (LMC_GOLDEN_DIR/<name>); fails the test if unset.

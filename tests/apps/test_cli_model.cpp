@@ -158,7 +158,7 @@ TEST(CliErrors, UsageErrorsAreOneLineWithStatusTwo) {
   EXPECT_NE(help.out.find("Usage: lmc compress"), std::string::npos) << help.out;
   const auto version = run_lmc("--version");
   EXPECT_EQ(version.exit_code, 0);
-  EXPECT_EQ(version.out, "lmc 0.1.0\n");
+  EXPECT_EQ(version.out, "lmc " + testing::setting("LMC_VERSION") + "\n");
 }
 
 // --model and --adapter take a directory, or the name of one shipped under $LMC_MODELS_DIR (models/);
