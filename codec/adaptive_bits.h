@@ -2,7 +2,7 @@
 // the least-significant bits that audio-as-string shifts out of each PCM byte (every byte becomes 7-bit
 // text; the dropped bits are kept here, losslessly): in a frame of `context_period` bytes the LSB of a
 // sample's high byte follows the waveform and compresses, the LSB of its low byte is mostly noise.
-// No modelling beyond that: no mixing, no SSE, and of WAV layouts only what the caller states.
+// Of WAV layouts it knows only what the caller states; its one mixer serves 16-bit PCM's bit 8 (below).
 //
 // A bit's context is its position in its frame and the bits at that position in earlier frames, plus,
 // when `symbols` are given (the 7-bit characters the bits were shifted out of, one per bit, which a
