@@ -21,8 +21,10 @@
 namespace lmc {
 namespace {
 
-// Side blobs of an audio archive's first group. The low bits' blob starts with the bits' frame length
-// and, from format 6 on, the channel count of 16-bit PCM (0 for other sample widths), then the coded bits.
+// Side blobs of an audio archive's first group. The low bits' blob starts with the bits' frame length,
+// from format 6 on the channel count of 16-bit PCM (0 for other sample widths), from format 8 on a byte
+// that is 1 when the bits are coded inside the chunks with the PCM model (codec/pcm_model.h) and 0 when
+// the coded bits follow here.
 enum AudioSide : size_t { kWavHead = 0, kWavTail = 1, kLowBits = 2, kAudioSideCount = 3 };
 
 ModelDtype model_dtype(const LlamaForCausalLM& model) {
@@ -60,6 +62,7 @@ std::string read_rest(std::istream& in) {
 
 struct AudioParts {
   std::string head, tail;
+  std::string_view pcm;  // the samples' bytes, in the file being compressed
   data::AudioString text;
   uint32_t frame_bytes = 1;
   uint8_t pcm16_channels = 0;  // 16-bit PCM whose frames fit the bit coder's period: its channels
@@ -77,6 +80,7 @@ std::optional<AudioParts> split_wav(std::string_view file) {
   parts.head = std::string(file.substr(0, layout.data_offset));
   parts.tail = std::string(file.substr(layout.data_offset + layout.data_size));
   auto samples = file.substr(layout.data_offset, layout.data_size);
+  parts.pcm = samples;
   parts.text = data::to_audio_string({reinterpret_cast<const uint8_t*>(samples.data()), samples.size()});
   parts.frame_bytes = std::min<uint32_t>(layout.format.bytes_per_frame(), kMaxContextPeriod);
   if (layout.format.bits_per_sample == 16 && parts.frame_bytes == 2u * layout.format.channels) {
@@ -111,17 +115,36 @@ class CountingBuffer : public std::streambuf {
 
 std::vector<uint8_t> as_bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
+// The PCM model mixes its symbol predictions into the model's token by token, so it needs one token for
+// each audio-as-string symbol: a byte-level model's. The map covers the model's vocabulary, which may
+// be padded past the tokenizer's.
+std::optional<PcmSymbolTokens> pcm_symbol_tokens(const Tokenizer& tokenizer, int64_t model_vocab) {
+  if (tokenizer.kind() != "bytes") return std::nullopt;
+  PcmSymbolTokens map;
+  map.symbol.assign(static_cast<size_t>(std::max<int64_t>(tokenizer.vocab_size(), model_vocab)), -1);
+  for (int s = 0; s < 128; ++s) {
+    auto ids = tokenizer.encode(std::string(1, static_cast<char>(s)));
+    if (ids.size() != 1 || ids[0] < 0 || ids[0] >= tokenizer.vocab_size()) return std::nullopt;
+    map.token[s] = ids[0];
+    map.symbol[ids[0]] = static_cast<int16_t>(s);
+  }
+  return map;
+}
+
 // One per archive, shared by its groups in order; none when the archive is coded without it.
 std::unique_ptr<MatchModel> match_model_if(bool on, uint8_t format_version = kArchiveFormatVersion) {
   return on ? std::make_unique<MatchModel>(MatchModel::kDefaultWindow, format_version >= 5) : nullptr;
 }
 
-// Codes one group of chunks and appends it to the archive.
+// Codes one group of chunks and appends it to the archive. With `pcm` (format 8's 16-bit audio: the
+// chunks' PCM bytes, one per symbol, and the symbols' tokens) a chunk's bits are coded with it, and a
+// stored chunk keeps its PCM bytes.
 ChunkGroup code_group(LockstepPredictor& predictor, MatchModel* matches, const ChunkTokenizer& tokenizer,
-                      const std::vector<std::string_view>& chunks, const CompressOptions& options, CodecStats& stats) {
+                      const std::vector<std::string_view>& chunks, const CompressOptions& options, CodecStats& stats,
+                      PcmStreams* pcm = nullptr) {
   std::vector<std::vector<TokenId>> ids;
   for (auto chunk : chunks) ids.push_back(tokenizer.encode(chunk));
-  auto coded = encode_group(predictor, ids, options.total_bits, matches);
+  auto coded = encode_group(predictor, ids, options.total_bits, matches, pcm);
   ChunkGroup group;
   for (size_t i = 0; i < chunks.size(); ++i) {
     if (!options.store_incompressible || coded[i].payload.size() < chunks[i].size()) {
@@ -129,7 +152,7 @@ ChunkGroup code_group(LockstepPredictor& predictor, MatchModel* matches, const C
     } else {
       // Incompressible under this model (random bytes, a domain it never saw): stored, so the archive
       // never grows by more than its header and tables.
-      group.add_chunk(chunks[i].size(), 0, as_bytes(chunks[i]));
+      group.add_chunk(chunks[i].size(), 0, pcm ? pcm->pcm[i] : as_bytes(chunks[i]));
       ++stats.stored_chunks;
     }
     stats.tokens += ids[i].size();
@@ -212,14 +235,30 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
   if (audio) {
     checksum.update(pending);
     std::string_view text = audio->text.ascii;
+    // 16-bit PCM in whole frames per chunk, under a byte-level model: the PCM model codes the bits.
+    std::optional<PcmSymbolTokens> symbol_tokens;
+    if (audio->pcm16_channels > 0 && text.size() % audio->frame_bytes == 0 &&
+        static_cast<uint64_t>(options.chunk_bytes) % audio->frame_bytes == 0) {
+      symbol_tokens = pcm_symbol_tokens(*codec.tokenizer, codec.model->config().vocab_size);
+    }
     for (size_t begin = 0; begin < text.size(); begin += group_bytes) {
       auto chunks = split_chunks(text.substr(begin, group_bytes), options.chunk_bytes);
-      ChunkGroup group = code_group(predictor, matches, tokenizer, chunks, options, stats);
+      std::optional<PcmStreams> pcm;
+      if (symbol_tokens) {
+        pcm.emplace(PcmStreams{&*symbol_tokens, audio->pcm16_channels, {}});
+        for (size_t i = 0, at = begin; i < chunks.size(); at += chunks[i].size(), ++i) {
+          pcm->pcm.push_back(as_bytes(audio->pcm.substr(at, chunks[i].size())));
+        }
+      }
+      ChunkGroup group = code_group(predictor, matches, tokenizer, chunks, options, stats, pcm ? &*pcm : nullptr);
       if (begin == 0) {
-        std::vector<uint8_t> low_bits{static_cast<uint8_t>(audio->frame_bytes), audio->pcm16_channels};
-        auto coded = encode_bits(audio->text.lsb_bits, static_cast<int>(audio->frame_bytes), audio->text.ascii,
-                                 audio->pcm16_channels);
-        low_bits.insert(low_bits.end(), coded.begin(), coded.end());
+        std::vector<uint8_t> low_bits{static_cast<uint8_t>(audio->frame_bytes), audio->pcm16_channels,
+                                      static_cast<uint8_t>(symbol_tokens ? 1 : 0)};
+        if (!symbol_tokens) {
+          auto coded = encode_bits(audio->text.lsb_bits, static_cast<int>(audio->frame_bytes), audio->text.ascii,
+                                   audio->pcm16_channels);
+          low_bits.insert(low_bits.end(), coded.begin(), coded.end());
+        }
         group.side = {as_bytes(audio->head), as_bytes(audio->tail), std::move(low_bits)};
         for (const auto& blob : group.side) stats.side_bits += 8.0 * blob.size();
       }
@@ -274,30 +313,71 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
   MatchModel* const matches = match_model.get();
   ChunkTokenizer tokenizer(*codec.tokenizer, header.mode);
   ContentChecksum checksum;
-  std::string audio_text;
+  // Audio: the WAV header and the low bits come with the first group; the chunks decode to the symbols
+  // (the low bits coded apart) or, from format 8, with the PCM model to the samples themselves.
+  const size_t low_head = header.format_version >= 8 ? 3 : header.format_version >= 6 ? 2 : 1;
   std::vector<std::vector<uint8_t>> audio_side;
+  auto check_audio_side = [&] {
+    if (audio_side.size() != kAudioSideCount || audio_side[kLowBits].size() < low_head) {
+      throw Error("audio archive without its WAV header and low bits");
+    }
+  };
+  std::optional<PcmSymbolTokens> symbol_tokens;
+  int pcm_channels = 0;
+  std::string audio_bytes;  // the symbols, or the samples when the PCM model coded them
   ChunkGroup group;
   bool first_group = true;
   while (reader.next_group(group)) {
+    if (first_group && header.mode == ArchiveMode::kAudio) {
+      audio_side = group.side;
+      check_audio_side();
+      const auto& low = audio_side[kLowBits];
+      if (low_head == 3 && low[2] > 1) {
+        throw Error("archive corrupt in the audio's low bits: unknown coding " + std::to_string(low[2]));
+      }
+      if (low_head == 3 && low[2] == 1) {
+        if (low.size() != low_head) throw Error("archive corrupt in the audio's low bits: bits after the PCM model's");
+        pcm_channels = low[1];
+        symbol_tokens = pcm_symbol_tokens(*codec.tokenizer, codec.model->config().vocab_size);
+        if (pcm_channels == 0 || !symbol_tokens) throw Error("archive corrupt in the audio's low bits: no PCM to model");
+      }
+    }
+    first_group = false;
     const auto payloads = group.coded_chunks();
     auto stored_bytes = [&](size_t i) {
       return std::string_view(reinterpret_cast<const char*>(payloads[i].data()), payloads[i].size());
     };
+    std::optional<PcmStreams> pcm;
+    if (symbol_tokens) pcm.emplace(PcmStreams{&*symbol_tokens, pcm_channels, {}});
     std::vector<int64_t> counts;
     std::vector<std::vector<TokenId>> known(group.chunks.size());
     for (size_t i = 0; i < group.chunks.size(); ++i) {
       const ChunkEntry& c = group.chunks[i];
       // A stored chunk runs in its group as the encoder ran it, on its own tokens.
-      if (c.stored()) known[i] = tokenizer.encode(stored_bytes(i));
+      if (c.stored() && pcm) {
+        for (uint8_t byte : payloads[i]) known[i].push_back(symbol_tokens->token[byte >> 1]);
+      } else if (c.stored()) {
+        known[i] = tokenizer.encode(stored_bytes(i));
+      }
+      if (pcm) pcm->pcm.push_back(c.stored() ? std::vector<uint8_t>(payloads[i].begin(), payloads[i].end())
+                                             : std::vector<uint8_t>());
       counts.push_back(c.stored() ? static_cast<int64_t>(known[i].size()) : static_cast<int64_t>(c.tokens));
     }
-    auto ids = decode_group(predictor, payloads, counts, header.total_bits, matches, known);
+    auto ids = decode_group(predictor, payloads, counts, header.total_bits, matches, known, pcm ? &*pcm : nullptr);
     for (size_t i = 0; i < ids.size(); ++i) {
-      std::string bytes = group.chunks[i].stored() ? std::string(stored_bytes(i))
-                                                   : tokenizer.decode(ids[i], group.chunks[i].original_bytes);
+      std::string bytes;
+      if (pcm) {
+        bytes.assign(pcm->pcm[i].begin(), pcm->pcm[i].end());
+        if (bytes.size() != group.chunks[i].original_bytes) {
+          throw Error("an audio chunk decoded to the wrong length: corrupt archive");
+        }
+      } else {
+        bytes = group.chunks[i].stored() ? std::string(stored_bytes(i))
+                                         : tokenizer.decode(ids[i], group.chunks[i].original_bytes);
+      }
       stats.tokens += ids[i].size();
       if (header.mode == ArchiveMode::kAudio) {
-        audio_text += bytes;
+        audio_bytes += bytes;
       } else {
         checksum.update(bytes);
         out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -305,25 +385,25 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
       }
     }
     stats.chunks += group.chunks.size();
-    if (first_group) audio_side = group.side;
-    first_group = false;
-    if (progress) progress(stats.bytes_in + audio_text.size());
+    if (progress) progress(stats.bytes_in + audio_bytes.size());
   }
   if (header.mode == ArchiveMode::kAudio) {
-    const size_t low_head = header.format_version >= 6 ? 2 : 1;  // frame length (and PCM16 channels)
-    if (audio_side.size() != kAudioSideCount || audio_side[kLowBits].size() < low_head) {
-      throw Error("audio archive without its WAV header and low bits");
+    check_audio_side();
+    std::vector<uint8_t> samples;
+    if (symbol_tokens) {
+      samples = as_bytes(audio_bytes);
+    } else {
+      const auto& low = audio_side[kLowBits];
+      const std::string_view symbols = header.format_version >= 4 ? std::string_view(audio_bytes) : std::string_view();
+      const int pcm16_channels = low_head >= 2 ? low[1] : 0;
+      const Pcm16Contexts pcm16_contexts =
+          header.format_version >= 7 ? Pcm16Contexts::kMixedNeighbours : Pcm16Contexts::kNeighbours;
+      auto bits = with_context("archive corrupt in the audio's low bits", [&] {
+        return decode_bits({low.data() + low_head, low.size() - low_head}, audio_bytes.size(), low[0], symbols,
+                           pcm16_channels, pcm16_contexts);
+      });
+      samples = data::from_audio_string(audio_bytes, bits);
     }
-    const auto& low = audio_side[kLowBits];
-    const std::string_view symbols = header.format_version >= 4 ? std::string_view(audio_text) : std::string_view();
-    const int pcm16_channels = low_head == 2 ? low[1] : 0;
-    const Pcm16Contexts pcm16_contexts =
-        header.format_version >= 7 ? Pcm16Contexts::kMixedNeighbours : Pcm16Contexts::kNeighbours;
-    auto bits = with_context("archive corrupt in the audio's low bits", [&] {
-      return decode_bits({low.data() + low_head, low.size() - low_head}, audio_text.size(), low[0], symbols,
-                         pcm16_channels, pcm16_contexts);
-    });
-    auto samples = data::from_audio_string(audio_text, bits);
     for (const auto& part : {audio_side[kWavHead], samples, audio_side[kWavTail]}) {
       std::string_view view(reinterpret_cast<const char*>(part.data()), part.size());
       checksum.update(view);

@@ -32,9 +32,12 @@ std::string str(uint64_t value) { return std::to_string(value); }
 std::string group_name(uint64_t group) { return "group " + str(group); }
 
 // The longest code a chunk of `tokens` symbols can have: each symbol costs at most total_bits bits plus
-// the coder's rounding (< 2^-15 bits), and finishing adds at most two bytes.
-uint64_t max_coded_bytes(uint64_t tokens, int total_bits) {
-  return tokens * static_cast<uint64_t>(total_bits + 1) / 8 + 16;
+// the coder's rounding (< 2^-15 bits), and finishing adds at most two bytes. From format 8 an audio
+// chunk may also hold a bit of at most 16 bits after each symbol and up to 32 channels' LPC
+// coefficients of at most 5 + 10 * 16 bits each (codec/pcm_model.h).
+uint64_t max_coded_bytes(const ArchiveHeader& h, uint64_t tokens) {
+  const bool pcm = h.mode == ArchiveMode::kAudio && h.format_version >= 8;
+  return tokens * static_cast<uint64_t>(h.total_bits + 1 + (pcm ? 17 : 0)) / 8 + 16 + (pcm ? 32 * 21 : 0);
 }
 
 // What is wrong with `header`, or "" if nothing.
@@ -71,7 +74,7 @@ std::string chunk_problem(const ArchiveHeader& h, const ChunkEntry& c, uint64_t 
   if (c.tokens > c.original_bytes) {
     return where + " has " + str(c.tokens) + " tokens for " + str(c.original_bytes) + " bytes";
   }
-  if (c.coded_bytes > max_coded_bytes(c.tokens, h.total_bits)) {
+  if (c.coded_bytes > max_coded_bytes(h, c.tokens)) {
     return where + " has " + str(c.coded_bytes) + " coded bytes, more than " + str(c.tokens) +
            " tokens can take";
   }

@@ -30,7 +30,8 @@
 // [kMinTotalBits, kMaxTotalBits]; per chunk 1 <= original_bytes <= chunk_bytes, and either tokens = 0
 // and coded_bytes = original_bytes (stored), or 1 <= tokens <= original_bytes (every token covers at
 // least one byte) and coded_bytes <= tokens * (total_bits + 1) / 8 + 16 (every symbol has frequency
-// >= 1 out of 2^total_bits); the chunk lengths add up to original_size when the header has it.
+// >= 1 out of 2^total_bits; format-8 audio adds each symbol's bit and the LPC coefficients); the
+// chunk lengths add up to original_size when the header has it.
 #pragma once
 
 #include <cstdint>
@@ -58,7 +59,11 @@ namespace lmc {
 // version 5, and version-5 audio archives still decode with the symbols' contexts.
 // 7: that bit 8 mixes four neighbour predictions (codec/adaptive_bits.h, Pcm16Contexts); all else is as in
 // version 6, whose audio archives still decode with its single table.
-inline constexpr uint8_t kArchiveFormatVersion = 7;
+// 8: 16-bit PCM under a byte-level model is coded with the PCM model (codec/pcm_model.h): each chunk's
+// stream starts with its LPC coefficients and codes each symbol's shifted-out bit right after it, and a
+// stored audio chunk holds its PCM bytes; the low bits' blob says so in a third byte. Other audio is as
+// in version 7, text and bytes archives as in version 5.
+inline constexpr uint8_t kArchiveFormatVersion = 8;
 inline constexpr uint8_t kOldestReadableFormatVersion = 2;
 inline constexpr size_t kMaxSideBlobs = 16;
 

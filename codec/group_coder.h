@@ -11,18 +11,30 @@
 
 #include "codec/lockstep.h"
 #include "codec/match_model.h"
+#include "codec/pcm_model.h"
 
 namespace lmc {
+
+// Format 8's 16-bit PCM audio: the chunks' tokens are audio-as-string symbols, each followed in the stream
+// by its shifted-out bit, and a PcmChunkModel per chunk mixes its predictions into the model's.
+struct PcmStreams {
+  const PcmSymbolTokens* tokens = nullptr;
+  int channels = 1;
+  // encode_group: each chunk's PCM bytes (one per symbol). decode_group: the stored chunks' (empty for
+  // a coded one), and on return every chunk's.
+  std::vector<std::vector<uint8_t>> pcm;
+};
 
 struct EncodedChunk {
   std::vector<uint8_t> payload;
   // -sum log2 softmax(logits)[token]: the language model's ideal code length (FrequencyTable::ideal_bits),
-  // before the match model; the payload is shorter than this where repeats were predicted.
+  // before the match model; the payload is shorter than this where repeats were predicted. With
+  // PcmStreams, the language model's own, plus the ideal cost of the bits the PCM model codes.
   double model_bits = 0;
 };
 
 std::vector<EncodedChunk> encode_group(LockstepPredictor& predictor, const std::vector<std::vector<TokenId>>& chunks,
-                                       int total_bits, MatchModel* matches);
+                                       int total_bits, MatchModel* matches, PcmStreams* pcm = nullptr);
 
 // Inverse of encode_group given each chunk's payload and token count. Throws lmc::Error when a
 // stream does not decode consistently (corrupt or truncated payload, or a different model).
@@ -32,6 +44,7 @@ std::vector<std::vector<TokenId>> decode_group(LockstepPredictor& predictor,
                                                const std::vector<std::span<const uint8_t>>& payloads,
                                                const std::vector<int64_t>& token_counts, int total_bits,
                                                MatchModel* matches,
-                                               const std::vector<std::vector<TokenId>>& known = {});
+                                               const std::vector<std::vector<TokenId>>& known = {},
+                                               PcmStreams* pcm = nullptr);
 
 }  // namespace lmc

@@ -278,9 +278,9 @@ TEST_F(BadArchive, OlderFormatVersion) {
 }
 
 // Version 2 is version 3 without the match model and its flag: such an archive still decompresses,
-// and the same bytes read as coded with the match model do not. Versions 3 to 6 differ from 7 only in
+// and the same bytes read as coded with the match model do not. Versions 3 to 7 differ from 8 only in
 // audio archives and (3 and 4) in the context cache, which runs with the match model, so a text archive
-// coded without it and labelled 3 to 6 decodes too; with the match model, one labelled 5 or 6 decodes
+// coded without it and labelled 3 to 7 decodes too; with the match model, one labelled 5 to 7 decodes
 // and one labelled 4 does not.
 TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   const fs::path in = tmp_ / "in", archive = tmp_ / "no_match.lmc", out = tmp_ / "out";
@@ -288,7 +288,7 @@ TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
                    in.string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   std::string version2 = read_file(archive);
-  ASSERT_EQ(version2[3], 7);
+  ASSERT_EQ(version2[3], 8);
   ASSERT_EQ(version2[5] & 2, 2) << "flags byte: bit 1 marks --no-match";
   version2[3] = 2;
   version2[5] = static_cast<char>(version2[5] & ~2);
@@ -299,7 +299,7 @@ TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   std::string with_match = version2;
   with_match[3] = 3;
   expect_refused(with_match, "corrupt");
-  for (const char version : {3, 4, 5, 6}) {
+  for (const char version : {3, 4, 5, 6, 7}) {
     std::string older = read_file(archive);
     older[3] = version;
     write_file(tmp_ / "older.lmc", older);
@@ -311,8 +311,8 @@ TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   auto m = run_lmc("compress -k --threads 1 --no-store" + model_flag() + "-o " + cached.string() + " " + in.string());
   ASSERT_EQ(m.exit_code, 0) << m.err;
   std::string with_cache = read_file(cached);
-  ASSERT_EQ(with_cache[3], 7);
-  for (const char version : {5, 6}) {
+  ASSERT_EQ(with_cache[3], 8);
+  for (const char version : {5, 6, 7}) {
     with_cache[3] = version;
     write_file(tmp_ / "older_cached.lmc", with_cache);
     auto d5 = run_lmc("decompress -k -f" + model_flag() + "-o " + out.string() + " " +
@@ -361,11 +361,13 @@ TEST_F(BadArchive, RandomMutationsNeverCrash) {
 namespace lmc {
 namespace {
 
-// Writes a WAV with Python's `wave` module (an independent writer): a sine with noise.
-void write_wav(const fs::path& path, int bits, int channels, int frames) {
+// Writes a WAV with Python's `wave` module (an independent writer): a sine with noise, or in its first
+// `loud_frames` frames full-scale noise.
+void write_wav(const fs::path& path, int bits, int channels, int frames, int loud_frames = 0) {
   const std::string script =
       "import math, random, struct, sys, wave\n"
-      "bits, ch, n = " + std::to_string(bits) + ", " + std::to_string(channels) + ", " + std::to_string(frames) + "\n"
+      "bits, ch, n, loud = " + std::to_string(bits) + ", " + std::to_string(channels) + ", " + std::to_string(frames) +
+      ", " + std::to_string(loud_frames) + "\n"
       "random.seed(bits * 10 + ch)\n"
       "w = wave.open(sys.argv[1], 'wb'); w.setnchannels(ch); w.setsampwidth(bits // 8); w.setframerate(16000)\n"
       "peak = (1 << (bits - 1)) - 1\n"
@@ -373,6 +375,7 @@ void write_wav(const fs::path& path, int bits, int channels, int frames) {
       "for i in range(n):\n"
       "    for c in range(ch):\n"
       "        v = int(peak * 0.5 * math.sin(i * 0.05 * (c + 1))) + random.randint(-50, 50)\n"
+      "        if i < loud: v = random.randint(-peak - 1, peak)\n"
       "        if bits == 8: out += bytes([(v >> 0) + 128 & 255])\n"
       "        else: out += (v & ((1 << bits) - 1)).to_bytes(bits // 8, 'little')\n"
       "w.writeframes(bytes(out)); w.close()\n";
@@ -394,20 +397,20 @@ TEST(CliCodecAudio, PcmWavRoundTripsInAudioMode) {
   }
 }
 
-// Format 7 codes the low bits of 16-bit PCM by mixing predictions from the neighbouring samples, format 6
-// in one table of their contexts, format 4 in contexts that see the symbols, format 3 in bit-history
-// contexts: the same archive labelled 6, 5 or 3 is read with that version's contexts (and blob layout),
-// so its low bits do not decode.
+// Chunks of 1001 bytes hold no whole 16-bit frames, so format 8 codes their low bits apart, as format 7
+// did: by mixing predictions from the neighbouring samples. Format 6 used one table of their contexts,
+// format 4 contexts that see the symbols, format 3 bit-history contexts: the same archive labelled 7, 6,
+// 5 or 3 is read with that version's contexts and blob layout, so its low bits do not decode.
 TEST(CliCodecAudio, LowBitContextsFollowTheFormatVersion) {
   testing::TempDir tmp;
   write_wav(tmp / "a.wav", 16, 1, 1500);
-  // Without the match model, format 7 differs from formats 3 to 6 in the low bits alone.
-  auto c = run_lmc("compress -k --no-match --threads 1" + model_flag() + "-o " + (tmp / "a.lmc").string() + " " +
-                   (tmp / "a.wav").string());
+  // Without the match model, format 8 differs from formats 3 to 7 in the low bits alone.
+  auto c = run_lmc("compress -k --no-match --threads 1 --chunk-bytes 1001" + model_flag() + "-o " +
+                   (tmp / "a.lmc").string() + " " + (tmp / "a.wav").string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   const std::string archive = read_file(tmp / "a.lmc");
-  ASSERT_EQ(archive[3], 7);
-  for (const char version : {6, 5, 3}) {
+  ASSERT_EQ(archive[3], 8);
+  for (const char version : {7, 6, 5, 3}) {
     SCOPED_TRACE(int{version});
     std::string older = archive;
     older[3] = version;
@@ -417,6 +420,65 @@ TEST(CliCodecAudio, LowBitContextsFollowTheFormatVersion) {
     EXPECT_EQ(d.err, "lmc decompress: error: archive corrupt in the audio's low bits: coded bit stream is truncated or "
                      "corrupt\n");
     EXPECT_FALSE(fs::exists(tmp / "out"));
+  }
+}
+
+// Format 8: 16-bit PCM in chunks of whole frames, under a byte-level model, is coded with the PCM model
+// (codec/pcm_model.h), each sample's bits inside its chunk. On a sine with a little noise, which the
+// tiny random model cannot predict, that archive is far smaller than with the bits coded apart.
+TEST(CliCodecAudio, Pcm16IsCodedWithThePcmModel) {
+  testing::TempDir tmp;
+  for (int channels : {1, 2}) {
+    SCOPED_TRACE(std::to_string(channels) + " channel(s)");
+    write_wav(tmp / "a.wav", 16, channels, 6000);
+    const std::string wav = read_file(tmp / "a.wav");
+    const double with_pcm_model = round_trip(wav, "--chunk-bytes 2048")["bytes_out"].get<double>();
+    const double apart = round_trip(wav, "--chunk-bytes 2047")["bytes_out"].get<double>();
+    EXPECT_LT(with_pcm_model, 0.6 * apart);
+  }
+}
+
+// Full-scale noise cannot be coded smaller than it is: its chunks are stored, as their PCM bytes, and
+// the quiet chunks beside them in the group are coded. With the match model, the stored chunks still run
+// through it in the decoder as in the encoder, PCM model included.
+TEST(CliCodecAudio, StoredPcmChunksRoundTrip) {
+  testing::TempDir tmp;
+  write_wav(tmp / "a.wav", 16, 2, 6000, 2000);
+  const std::string wav = read_file(tmp / "a.wav");
+  for (const std::string flags : {"", "--match", "--match --batch 3"}) {
+    SCOPED_TRACE(flags);
+    json stats = round_trip_once(wav, flags, model_flag());
+    EXPECT_GE(stats["stored_chunks"].get<int>(), 3);
+    EXPECT_LT(stats["stored_chunks"].get<int>(), stats["chunks"].get<int>());
+    EXPECT_LT(stats["bytes_out"].get<double>(), 2000 * 4 + 0.55 * 4000 * 4);
+  }
+}
+
+// Corrupt format-8 audio archives are refused with exit status 1 (or, where the damage misses what is
+// read, decode exactly), never crash: coded and stored chunks, with and without the match model (with
+// it, the decoder refits the stored chunks' coefficients).
+TEST(CliCodecAudio, CorruptPcmArchivesAreRefused) {
+  testing::TempDir tmp;
+  write_wav(tmp / "a.wav", 16, 2, 3000, 1000);
+  const std::string wav = read_file(tmp / "a.wav");
+  std::mt19937 rng(8);
+  for (const std::string flags : {"", " --match"}) {
+    SCOPED_TRACE(flags);
+    auto c = run_lmc("compress -k -f --threads 1" + flags + model_flag() + "-o " + (tmp / "a.lmc").string() + " " +
+                     (tmp / "a.wav").string());
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    const std::string archive = read_file(tmp / "a.lmc");
+    for (int i = 0; i < 15; ++i) {
+      std::string mutated = archive;
+      for (int k = 0; k < 1 + int(rng() % 3); ++k) mutated[60 + rng() % (mutated.size() - 60)] = static_cast<char>(rng());
+      write_file(tmp / "m.lmc", mutated);
+      auto r = run_lmc("decompress -f -o " + (tmp / "m.out").string() + model_flag() + (tmp / "m.lmc").string());
+      EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << "crashed with " << r.exit_code << ": " << r.err;
+      if (r.exit_code == 0) {
+        EXPECT_TRUE(read_file(tmp / "m.out") == wav) << "a mutation decoded to other bytes";
+      }
+      fs::remove(tmp / "m.out");
+    }
   }
 }
 
