@@ -245,7 +245,7 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
       auto chunks = split_chunks(text.substr(begin, group_bytes), options.chunk_bytes);
       std::optional<PcmStreams> pcm;
       if (symbol_tokens) {
-        pcm.emplace(PcmStreams{&*symbol_tokens, audio->pcm16_channels, {}});
+        pcm.emplace(PcmStreams{&*symbol_tokens, audio->pcm16_channels, true, {}});
         for (size_t i = 0, at = begin; i < chunks.size(); at += chunks[i].size(), ++i) {
           pcm->pcm.push_back(as_bytes(audio->pcm.substr(at, chunks[i].size())));
         }
@@ -348,7 +348,7 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
       return std::string_view(reinterpret_cast<const char*>(payloads[i].data()), payloads[i].size());
     };
     std::optional<PcmStreams> pcm;
-    if (symbol_tokens) pcm.emplace(PcmStreams{&*symbol_tokens, pcm_channels, {}});
+    if (symbol_tokens) pcm.emplace(PcmStreams{&*symbol_tokens, pcm_channels, header.format_version >= 9, {}});
     std::vector<int64_t> counts;
     std::vector<std::vector<TokenId>> known(group.chunks.size());
     for (size_t i = 0; i < group.chunks.size(); ++i) {

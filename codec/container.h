@@ -63,7 +63,10 @@ namespace lmc {
 // stream starts with its LPC coefficients and codes each symbol's shifted-out bit right after it, and a
 // stored audio chunk holds its PCM bytes; the low bits' blob says so in a third byte. Other audio is as
 // in version 7, text and bytes archives as in version 5.
-inline constexpr uint8_t kArchiveFormatVersion = 8;
+// 9: in multichannel PCM, the PCM model's second stage also predicts each channel after the first from
+// the first channel's residuals (codec/pcm_model.h, kCrossTaps); all else is as in version 8, whose
+// archives still decode without them.
+inline constexpr uint8_t kArchiveFormatVersion = 9;
 inline constexpr uint8_t kOldestReadableFormatVersion = 2;
 inline constexpr size_t kMaxSideBlobs = 16;
 

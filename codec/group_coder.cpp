@@ -22,7 +22,7 @@ struct ChunkPcm {
   std::vector<float> mixed;
 
   void start(const PcmStreams& pcm, std::vector<std::vector<int32_t>> coefficients, int64_t vocab) {
-    model.emplace(*pcm.tokens, std::move(coefficients));
+    model.emplace(*pcm.tokens, std::move(coefficients), pcm.cross_channel);
     mixed.resize(static_cast<size_t>(vocab));
   }
   // The step's table: the model's logits mixed with the predictor's.

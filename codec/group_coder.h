@@ -20,6 +20,7 @@ namespace lmc {
 struct PcmStreams {
   const PcmSymbolTokens* tokens = nullptr;
   int channels = 1;
+  bool cross_channel = true;  // PcmChunkModel's; false for format-8 archives
   // encode_group: each chunk's PCM bytes (one per symbol). decode_group: the stored chunks' (empty for
   // a coded one), and on return every chunk's.
   std::vector<std::vector<uint8_t>> pcm;

@@ -148,8 +148,9 @@ std::vector<std::vector<int32_t>> decode_lpc(RangeDecoder& decoder, int channels
   return out;
 }
 
-PcmChunkModel::PcmChunkModel(const PcmSymbolTokens& tokens, std::vector<std::vector<int32_t>> coefficients)
-    : tokens_(tokens), weights_(kInitialWeights) {
+PcmChunkModel::PcmChunkModel(const PcmSymbolTokens& tokens, std::vector<std::vector<int32_t>> coefficients,
+                             bool cross_channel)
+    : tokens_(tokens), cross_channel_(cross_channel), weights_(kInitialWeights) {
   if (coefficients.empty()) throw Error("PCM needs at least one channel");
   for (auto& c : coefficients) {
     if (c.size() != static_cast<size_t>(kLpcOrder)) {
@@ -172,6 +173,9 @@ void PcmChunkModel::symbol_log_probs() {
     lpc_prediction_ = static_cast<int32_t>(std::clamp<int64_t>(sum >> kLpcPrecision, -32768, 32767));
     double correction = 0;
     for (int j = 0; j < kResidualTaps; ++j) correction += channel.residual_weights[j] * channel.residuals[j];
+    if (uses_cross_taps()) {
+      for (int j = 0; j < kCrossTaps; ++j) correction += channel.cross_weights[j] * first_channel_residuals_[j];
+    }
     refined_prediction_ = lpc_prediction_ + correction;
     prediction_ = static_cast<int32_t>(std::clamp(std::floor(refined_prediction_), -32768.0, 32767.0));
     scale_ = std::max(channel.mean_error * kScalePerMeanError, kMinScale);
@@ -276,8 +280,18 @@ void PcmChunkModel::observe_bit(int bit) {
   channel.mean_error += (std::abs(sample - prediction_) - channel.mean_error) / 8;
   double energy = kResidualRegulariser;
   for (double r : channel.residuals) energy += r * r;
+  if (uses_cross_taps()) {
+    for (double r : first_channel_residuals_) energy += r * r;
+  }
   const double step = kResidualRate * (sample - refined_prediction_) / energy;
   for (int j = 0; j < kResidualTaps; ++j) channel.residual_weights[j] += step * channel.residuals[j];
+  if (uses_cross_taps()) {
+    for (int j = 0; j < kCrossTaps; ++j) channel.cross_weights[j] += step * first_channel_residuals_[j];
+  }
+  if (channel_ == 0) {
+    std::rotate(first_channel_residuals_.rbegin(), first_channel_residuals_.rbegin() + 1, first_channel_residuals_.rend());
+    first_channel_residuals_[0] = sample - lpc_prediction_;
+  }
   std::rotate(channel.residuals.rbegin(), channel.residuals.rbegin() + 1, channel.residuals.rend());
   channel.residuals[0] = sample - lpc_prediction_;
   std::rotate(channel.history.rbegin(), channel.history.rbegin() + 1, channel.history.rend());

@@ -4,8 +4,9 @@
 // next one is coded. That lets a linear predictor take part:
 //   - the encoder fits order-kLpcOrder LPC coefficients to each channel of the chunk and codes them at
 //     the start of the chunk's stream (forward-adaptive, as flac does: a chunk needs no warm-up);
-//   - a second, backward-adaptive stage (NLMS over the last kResidualTaps LPC residuals) predicts what
-//     the LPC prediction will miss, following the signal within the chunk as fixed coefficients cannot;
+//   - a second, backward-adaptive stage (NLMS over the last kResidualTaps LPC residuals and, for every
+//     channel after the first, kCrossTaps of the first channel's) predicts what the LPC prediction will
+//     miss, following the signal within the chunk as fixed coefficients cannot;
 //   - each sample's prediction error gets a logistic distribution whose scale follows a running mean
 //     of the channel's recent errors; from it come a distribution over each symbol and each bit;
 //   - the language model's logits and that symbol distribution are mixed geometrically (a weighted sum
@@ -29,6 +30,9 @@ namespace lmc {
 inline constexpr int kLpcOrder = 10;
 inline constexpr int kLpcPrecision = 11;  // coefficients are integers in units of 2^-11
 inline constexpr int kResidualTaps = 32;
+// From format 9 the second stage of every channel after the first also sees the first channel's LPC
+// residuals of this frame and the previous one: what stereo channels share, as flac's mid/side codes.
+inline constexpr int kCrossTaps = 2;
 
 // The token that codes each audio-as-string symbol (0..127), and back (-1: a token that is no symbol).
 struct PcmSymbolTokens {
@@ -51,7 +55,8 @@ std::vector<std::vector<int32_t>> decode_lpc(RangeDecoder& decoder, int channels
 // mixed logits, then observe_symbol(); then the bit under bit_p16(), then observe_bit().
 class PcmChunkModel {
  public:
-  PcmChunkModel(const PcmSymbolTokens& tokens, std::vector<std::vector<int32_t>> coefficients);
+  // cross_channel: the second stage's kCrossTaps (format 9 on).
+  PcmChunkModel(const PcmSymbolTokens& tokens, std::vector<std::vector<int32_t>> coefficients, bool cross_channel);
 
   // The language model's logits for the next token (vocab of them) -> the mixed logits (same size).
   void mix(std::span<const float> logits, std::span<float> mixed);
@@ -73,12 +78,16 @@ class PcmChunkModel {
     std::vector<double> residuals;         // newest first, the last kResidualTaps LPC residuals
     std::vector<double> residual_weights;  // the second stage's NLMS filter over them
     double mean_error = 0;
+    std::array<double, kCrossTaps> cross_weights{};  // over the first channel's residuals (other channels)
   };
   void symbol_log_probs();  // log_probs_ for the next symbol
   int symbol_of(size_t token) const;  // -1 for a token that is no symbol
+  bool uses_cross_taps() const { return cross_channel_ && channel_ > 0; }
 
   const PcmSymbolTokens& tokens_;
   std::vector<Channel> channels_;
+  bool cross_channel_;
+  std::array<double, kCrossTaps> first_channel_residuals_{};  // this frame's, then the previous frame's
   size_t channel_ = 0;     // of the sample being coded
   bool high_byte_ = false;  // the next symbol is the high byte's
   int low_byte_ = 0;        // the sample's low byte, once known

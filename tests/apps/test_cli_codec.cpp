@@ -278,9 +278,9 @@ TEST_F(BadArchive, OlderFormatVersion) {
 }
 
 // Version 2 is version 3 without the match model and its flag: such an archive still decompresses,
-// and the same bytes read as coded with the match model do not. Versions 3 to 7 differ from 8 only in
+// and the same bytes read as coded with the match model do not. Versions 3 to 8 differ from 9 only in
 // audio archives and (3 and 4) in the context cache, which runs with the match model, so a text archive
-// coded without it and labelled 3 to 7 decodes too; with the match model, one labelled 5 to 7 decodes
+// coded without it and labelled 3 to 8 decodes too; with the match model, one labelled 5 to 8 decodes
 // and one labelled 4 does not.
 TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   const fs::path in = tmp_ / "in", archive = tmp_ / "no_match.lmc", out = tmp_ / "out";
@@ -288,7 +288,7 @@ TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
                    in.string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   std::string version2 = read_file(archive);
-  ASSERT_EQ(version2[3], 8);
+  ASSERT_EQ(version2[3], 9);
   ASSERT_EQ(version2[5] & 2, 2) << "flags byte: bit 1 marks --no-match";
   version2[3] = 2;
   version2[5] = static_cast<char>(version2[5] & ~2);
@@ -299,7 +299,7 @@ TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   std::string with_match = version2;
   with_match[3] = 3;
   expect_refused(with_match, "corrupt");
-  for (const char version : {3, 4, 5, 6, 7}) {
+  for (const char version : {3, 4, 5, 6, 7, 8}) {
     std::string older = read_file(archive);
     older[3] = version;
     write_file(tmp_ / "older.lmc", older);
@@ -311,8 +311,8 @@ TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   auto m = run_lmc("compress -k --threads 1 --no-store" + model_flag() + "-o " + cached.string() + " " + in.string());
   ASSERT_EQ(m.exit_code, 0) << m.err;
   std::string with_cache = read_file(cached);
-  ASSERT_EQ(with_cache[3], 8);
-  for (const char version : {5, 6, 7}) {
+  ASSERT_EQ(with_cache[3], 9);
+  for (const char version : {5, 6, 7, 8}) {
     with_cache[3] = version;
     write_file(tmp_ / "older_cached.lmc", with_cache);
     auto d5 = run_lmc("decompress -k -f" + model_flag() + "-o " + out.string() + " " +
@@ -397,19 +397,19 @@ TEST(CliCodecAudio, PcmWavRoundTripsInAudioMode) {
   }
 }
 
-// Chunks of 1001 bytes hold no whole 16-bit frames, so format 8 codes their low bits apart, as format 7
-// did: by mixing predictions from the neighbouring samples. Format 6 used one table of their contexts,
+// Chunks of 1001 bytes hold no whole 16-bit frames, so formats 8 and 9 code their low bits apart, as
+// format 7 did: by mixing predictions from the neighbouring samples. Format 6 used one table of their contexts,
 // format 4 contexts that see the symbols, format 3 bit-history contexts: the same archive labelled 7, 6,
 // 5 or 3 is read with that version's contexts and blob layout, so its low bits do not decode.
 TEST(CliCodecAudio, LowBitContextsFollowTheFormatVersion) {
   testing::TempDir tmp;
   write_wav(tmp / "a.wav", 16, 1, 1500);
-  // Without the match model, format 8 differs from formats 3 to 7 in the low bits alone.
+  // Without the match model, format 9 differs from formats 3 to 7 in the low bits alone.
   auto c = run_lmc("compress -k --no-match --threads 1 --chunk-bytes 1001" + model_flag() + "-o " +
                    (tmp / "a.lmc").string() + " " + (tmp / "a.wav").string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   const std::string archive = read_file(tmp / "a.lmc");
-  ASSERT_EQ(archive[3], 8);
+  ASSERT_EQ(archive[3], 9);
   for (const char version : {7, 6, 5, 3}) {
     SCOPED_TRACE(int{version});
     std::string older = archive;
@@ -435,6 +435,32 @@ TEST(CliCodecAudio, Pcm16IsCodedWithThePcmModel) {
     const double with_pcm_model = round_trip(wav, "--chunk-bytes 2048")["bytes_out"].get<double>();
     const double apart = round_trip(wav, "--chunk-bytes 2047")["bytes_out"].get<double>();
     EXPECT_LT(with_pcm_model, 0.6 * apart);
+  }
+}
+
+// Format 9 predicts a second channel from the first channel's residuals too, format 8 did not: a stereo
+// archive labelled 8 does not decode, a mono one (which has no second channel) does.
+TEST(CliCodecAudio, CrossChannelPredictionFollowsTheFormatVersion) {
+  testing::TempDir tmp;
+  for (int channels : {1, 2}) {
+    SCOPED_TRACE(std::to_string(channels) + " channel(s)");
+    write_wav(tmp / "a.wav", 16, channels, 3000);
+    auto c = run_lmc("compress -k -f --threads 1" + model_flag() + "-o " + (tmp / "a.lmc").string() + " " +
+                     (tmp / "a.wav").string());
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    std::string archive = read_file(tmp / "a.lmc");
+    ASSERT_EQ(archive[3], 9);
+    archive[3] = 8;
+    write_file(tmp / "v8.lmc", archive);
+    auto d = run_lmc("decompress -f" + model_flag() + "-o " + (tmp / "out").string() + " " + (tmp / "v8.lmc").string());
+    if (channels == 1) {
+      ASSERT_EQ(d.exit_code, 0) << d.err;
+      EXPECT_TRUE(read_file(tmp / "out") == read_file(tmp / "a.wav"));
+    } else {
+      EXPECT_EQ(d.exit_code, 1);
+      EXPECT_FALSE(fs::exists(tmp / "out"));
+    }
+    fs::remove(tmp / "out");
   }
 }
 

@@ -41,7 +41,7 @@ struct Layout {
 
 // Header fields in layout order; tests change one at a time.
 struct HeaderFields {
-  uint8_t version = 8, mode = 0, flags = 1;
+  uint8_t version = 9, mode = 0, flags = 1;
   uint64_t original_size = 12;
   uint64_t fingerprint = 0x1122334455667788ULL;
   uint8_t dtype = 1;
@@ -228,12 +228,12 @@ TEST(Container, RejectsWhatIsNotAnArchive) {
   HeaderFields h;
   h.version = 0;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes), "not an lmc archive (format version 0)");
-  h.version = 9;
+  h.version = 10;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes),
-            "archive format version 9 is newer than this lmc (8): upgrade lmc to read it");
+            "archive format version 10 is newer than this lmc (9): upgrade lmc to read it");
   h.version = 1;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes),
-            "archive format version 1 was written by an older lmc whose model arithmetic this one (8) does not "
+            "archive format version 1 was written by an older lmc whose model arithmetic this one (9) does not "
             "repeat: decompress it with that lmc");
 }
 
@@ -276,7 +276,7 @@ TEST(Container, RejectsMalformedNumbers) {
 
 TEST(Container, RejectsBadChunkTables) {
   auto archive_with_chunk = [](uint64_t original, uint64_t tokens, uint64_t coded, uint64_t n_side = 0,
-                               uint8_t mode = 0, uint8_t version = 8) {
+                               uint8_t mode = 0, uint8_t version = 9) {
     HeaderFields h;
     h.flags = 0;
     h.mode = mode;
@@ -300,7 +300,7 @@ TEST(Container, RejectsBadChunkTables) {
             "archive corrupt: chunk 0 of group 0 has 23 coded bytes, more than 2 tokens can take");
   EXPECT_EQ(parse_error(archive_with_chunk(4, 2, 1, 17)), "archive corrupt: group 0 has 17 side blobs, more than 16");
   // Format-8 audio adds a bit of up to 16 bits per symbol and 32 channels' LPC coefficients:
-  // 2 * 42 / 8 + 16 + 32 * 21 = 698; format-7 audio has the text limit.
+  // 2 * 42 / 8 + 16 + 32 * 21 = 698, from format 8 on; format-7 audio has the text limit.
   EXPECT_EQ(parse_error(archive_with_chunk(4, 2, 698, 0, 2)), "(parsed)");
   EXPECT_EQ(parse_error(archive_with_chunk(4, 2, 699, 0, 2)),
             "archive corrupt: chunk 0 of group 0 has 699 coded bytes, more than 2 tokens can take");
