@@ -33,7 +33,7 @@
 namespace lmc {
 namespace {
 
-constexpr int kProbBits = 16;
+constexpr int kProbBits = kBitProbabilityBits;  // the range coder codes bits in these units
 constexpr int32_t kProbOne = 1 << kProbBits;
 // Coded probabilities stay in [kProbMin, kProbOne - kProbMin]: a bit costs at most 11 bits and at
 // least -log2(1 - 2^-11) > 7.04e-4 bits, so N coded bytes hold at most 8 / 7.04e-4 < 11400 bits per
@@ -290,12 +290,7 @@ std::vector<uint8_t> encode_bits(const std::vector<uint8_t>& bits, int context_p
     if (bit > 1) {
       throw Error("bit " + std::to_string(i) + " of the stream is " + std::to_string(bit) + ", not 0 or 1");
     }
-    uint32_t p1 = model.predict(bits.data(), i, position);
-    if (bit) {
-      encoder.encode(kProbOne - p1, p1, kProbBits);
-    } else {
-      encoder.encode(0, kProbOne - p1, kProbBits);
-    }
+    encode_bit(encoder, model.predict(bits.data(), i, position), bit);
     model.update(bit);
     if (++position == model.period()) position = 0;
   }
@@ -314,13 +309,7 @@ std::vector<uint8_t> decode_bits(std::span<const uint8_t> coded, size_t n_bits, 
   std::vector<uint8_t> bits(n_bits);
   size_t position = 0;
   for (size_t i = 0; i < n_bits; ++i) {
-    uint32_t zero_freq = kProbOne - model.predict(bits.data(), i, position);
-    uint8_t bit = decoder.target(kProbBits) >= zero_freq;
-    if (bit) {
-      decoder.consume(zero_freq, kProbOne - zero_freq);
-    } else {
-      decoder.consume(0, zero_freq);
-    }
+    const auto bit = static_cast<uint8_t>(decode_bit(decoder, model.predict(bits.data(), i, position)));
     bits[i] = bit;
     model.update(bit);
     if (++position == model.period()) position = 0;

@@ -91,9 +91,9 @@ std::vector<EncodedChunk> encode_group(LockstepPredictor& predictor, const std::
           const int bit = pcm->pcm[b][t] & 1;
           model.observe_symbol(token);
           // The bit's ideal cost counts as the low bits' coded size counts when they are coded apart.
-          const double p16 = bit ? model.bit_p16() : 65536 - model.bit_p16();
-          out[b].model_bits += model.model_bits() + 16 - std::log2(p16);
-          encode_pcm_bit(encoders[b], model.bit_p16(), bit);
+          const double p = bit ? model.bit_p16() : (1u << kBitProbabilityBits) - model.bit_p16();
+          out[b].model_bits += model.model_bits() + kBitProbabilityBits - std::log2(p);
+          encode_bit(encoders[b], model.bit_p16(), bit);
           model.observe_bit(bit);
         }
         if (matches) matches->record(b, token);
@@ -176,7 +176,7 @@ std::vector<std::vector<TokenId>> decode_group(LockstepPredictor& predictor,
           if (is_known(b)) {
             bit = pcm->pcm[b][t] & 1;
           } else {
-            bit = decode_pcm_bit(decoders[b], model.bit_p16());
+            bit = decode_bit(decoders[b], model.bit_p16());
             check_overrun();
           }
           model.observe_bit(bit);

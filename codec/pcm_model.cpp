@@ -68,8 +68,16 @@ int32_t as_sample(int high_byte, int low_byte) {
 }
 
 uint32_t p16_of_one(double zero, double one) {
+  constexpr double kOne = 1 << kBitProbabilityBits;
   const double p = (one + kMassFloor) / (zero + one + 2 * kMassFloor);
-  return static_cast<uint32_t>(std::clamp(std::floor(p * 65536 + 0.5), 1.0, 65535.0));
+  return static_cast<uint32_t>(std::clamp(std::floor(p * kOne + 0.5), 1.0, kOne - 1));
+}
+
+// Shifts a newest-first history by one and puts `value` in front.
+template <typename Container, typename Value>
+void push_newest(Container& history, Value value) {
+  std::rotate(history.rbegin(), history.rbegin() + 1, history.rend());
+  history[0] = value;
 }
 
 }  // namespace
@@ -179,9 +187,9 @@ void PcmChunkModel::symbol_log_probs() {
     refined_prediction_ = lpc_prediction_ + correction;
     prediction_ = static_cast<int32_t>(std::clamp(std::floor(refined_prediction_), -32768.0, 32767.0));
     scale_ = std::max(channel.mean_error * kScalePerMeanError, kMinScale);
+    window_ = static_cast<int32_t>(std::min(kWindowScales * scale_ + 2, 65536.0));
   }
-  const auto window = static_cast<int32_t>(std::min(kWindowScales * scale_ + 2, 65536.0));
-  const int32_t lowest = std::max(-32768, prediction_ - window), highest = std::min(32767, prediction_ + window);
+  const int32_t lowest = std::max(-32768, prediction_ - window_), highest = std::min(32767, prediction_ + window_);
   std::array<double, 128> mass{};
   if (!high_byte_ && scale_ > kUniformLowByteScale) {
     log_probs_.fill(-7 * kLn2);
@@ -251,9 +259,8 @@ void PcmChunkModel::observe_symbol(TokenId token) {
   symbol_ = s;
   // The bit's two candidates, given all that is known of the sample so far.
   double zero = 0, one = 0;
-  const auto window = static_cast<int32_t>(std::min(kWindowScales * scale_ + 2, 65536.0));
   auto add = [&](int32_t x, double& to) {
-    if (std::abs(x - prediction_) <= window) to += value_mass(x, prediction_, scale_);
+    if (std::abs(x - prediction_) <= window_) to += value_mass(x, prediction_, scale_);
   };
   if (!high_byte_) {
     for (int high = 0; high < 256; ++high) {
@@ -288,32 +295,12 @@ void PcmChunkModel::observe_bit(int bit) {
   if (uses_cross_taps()) {
     for (int j = 0; j < kCrossTaps; ++j) channel.cross_weights[j] += step * first_channel_residuals_[j];
   }
-  if (channel_ == 0) {
-    std::rotate(first_channel_residuals_.rbegin(), first_channel_residuals_.rbegin() + 1, first_channel_residuals_.rend());
-    first_channel_residuals_[0] = sample - lpc_prediction_;
-  }
-  std::rotate(channel.residuals.rbegin(), channel.residuals.rbegin() + 1, channel.residuals.rend());
-  channel.residuals[0] = sample - lpc_prediction_;
-  std::rotate(channel.history.rbegin(), channel.history.rbegin() + 1, channel.history.rend());
-  channel.history[0] = sample;
+  const double residual = sample - lpc_prediction_;
+  if (channel_ == 0) push_newest(first_channel_residuals_, residual);
+  push_newest(channel.residuals, residual);
+  push_newest(channel.history, sample);
   high_byte_ = false;
   channel_ = (channel_ + 1) % channels_.size();
-}
-
-void encode_pcm_bit(RangeEncoder& encoder, uint32_t p16, int bit) {
-  const uint32_t zero = 65536 - p16;
-  if (bit) {
-    encoder.encode(zero, p16, 16);
-  } else {
-    encoder.encode(0, zero, 16);
-  }
-}
-
-int decode_pcm_bit(RangeDecoder& decoder, uint32_t p16) {
-  const uint32_t zero = 65536 - p16;
-  const bool one = decoder.target(16) >= zero;
-  decoder.consume(one ? zero : 0, one ? p16 : zero);
-  return one ? 1 : 0;
 }
 
 }  // namespace lmc

@@ -96,6 +96,7 @@ class PcmChunkModel {
   double refined_prediction_ = 0;  // plus the second stage's, before rounding
   int32_t prediction_ = 0;
   double scale_ = 1;
+  int32_t window_ = 0;  // how far from the prediction sample values get any mass, from scale_
   std::array<double, 128> log_probs_{};
   std::array<std::array<double, 2>, 2> weights_{};  // [high byte][language model, predictor]
   double expected_logit_ = 0, expected_log_prob_ = 0, log_sum_exp_ = 0;
@@ -104,9 +105,5 @@ class PcmChunkModel {
   uint32_t bit_p16_ = 32768;
   std::vector<uint8_t> pcm_;
 };
-
-// A bit under a 16-bit probability of 1.
-void encode_pcm_bit(RangeEncoder& encoder, uint32_t p16, int bit);
-int decode_pcm_bit(RangeDecoder& decoder, uint32_t p16);
 
 }  // namespace lmc

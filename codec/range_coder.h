@@ -81,4 +81,23 @@ class RangeDecoder {
   bool invalid_ = false;
 };
 
+// A bit whose probability of being 1 is p1 / 2^16 (1 <= p1 < 2^16): the zero takes [0, 2^16 - p1).
+inline constexpr int kBitProbabilityBits = 16;
+
+inline void encode_bit(RangeEncoder& encoder, uint32_t p1, int bit) {
+  const uint32_t zero = (uint32_t{1} << kBitProbabilityBits) - p1;
+  if (bit) {
+    encoder.encode(zero, p1, kBitProbabilityBits);
+  } else {
+    encoder.encode(0, zero, kBitProbabilityBits);
+  }
+}
+
+inline int decode_bit(RangeDecoder& decoder, uint32_t p1) {
+  const uint32_t zero = (uint32_t{1} << kBitProbabilityBits) - p1;
+  const bool one = decoder.target(kBitProbabilityBits) >= zero;
+  decoder.consume(one ? zero : 0, one ? p1 : zero);
+  return one ? 1 : 0;
+}
+
 }  // namespace lmc

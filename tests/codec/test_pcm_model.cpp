@@ -53,7 +53,7 @@ std::vector<uint8_t> encode_chunk(const std::vector<uint8_t>& pcm, int channels,
     const TokenId token = map.token[pcm[t] >> 1];
     encode_symbol(encoder, table, token);
     model.observe_symbol(token);
-    encode_pcm_bit(encoder, model.bit_p16(), pcm[t] & 1);
+    encode_bit(encoder, model.bit_p16(), pcm[t] & 1);
     model.observe_bit(pcm[t] & 1);
   }
   EXPECT_EQ(model.pcm(), pcm);
@@ -71,7 +71,7 @@ std::vector<uint8_t> decode_chunk(const std::vector<uint8_t>& payload, const std
     model.mix(logits(t, truth), mixed);
     table.assign_logits(mixed, kTotalBits);
     model.observe_symbol(decode_symbol(decoder, table));
-    model.observe_bit(decode_pcm_bit(decoder, model.bit_p16()));
+    model.observe_bit(decode_bit(decoder, model.bit_p16()));
   }
   EXPECT_TRUE(decoder.finished_cleanly());
   return model.pcm();
