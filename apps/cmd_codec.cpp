@@ -37,7 +37,7 @@ struct CodecCommandOptions {
   std::string input;
   std::string output;
   std::string mode = "auto";
-  int64_t chunk_bytes = 2048;
+  int64_t chunk_bytes = 0;  // CompressOptions': the default, fitted to PCM frames
   std::string batch = "auto";
   bool keep = false;
   bool force = false;
@@ -283,8 +283,9 @@ void register_codec_commands(CLI::App& app) {
   auto compress_options = std::make_shared<CodecCommandOptions>();
   auto* compress_command = add_common(app, "compress", "Compress a file losslessly with a language model", *compress_options);
   compress_command->add_option("--mode", compress_options->mode, "auto, text, bytes or audio (PCM WAV)")->capture_default_str();
-  compress_command->add_option("--chunk-bytes", compress_options->chunk_bytes, "bytes per independently coded chunk")
-      ->capture_default_str()
+  compress_command->add_option("--chunk-bytes", compress_options->chunk_bytes,
+                               "bytes per independently coded chunk (default 2048; PCM WAV: the whole sample frames "
+                               "that fit in 2048)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   compress_command->add_option("--batch", compress_options->batch,
                                "chunks coded in lockstep: auto (64, fewer if a large model's KV cache would pass 2 GiB) or N")

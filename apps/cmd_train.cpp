@@ -43,7 +43,7 @@ train::ValidationHook coded_validation(int64_t limit) {
   return [limit](LlamaForCausalLM& model, const Tokenizer& tokenizer, const std::vector<train::Chunk>& chunks) {
     const size_t n = std::min(chunks.size(), static_cast<size_t>(limit));
     const CompressOptions defaults;
-    const auto batch = static_cast<size_t>(auto_batch(model->config(), model->dtype(), defaults.chunk_bytes));
+    const auto batch = static_cast<size_t>(auto_batch(model->config(), model->dtype(), kDefaultChunkBytes));
     const ChunkTokenizer chunk_tokenizer(tokenizer, ArchiveMode::kText);
     LockstepPredictor predictor(model, start_token(model->config(), tokenizer));
     MatchModel encoder_matches, decoder_matches;  // each side's own, as in an archive

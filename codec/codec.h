@@ -28,9 +28,13 @@ struct CodecModel {
   uint64_t fingerprint = 0;  // model_fingerprint(model, *tokenizer)
 };
 
+inline constexpr int64_t kDefaultChunkBytes = 2048;  // as in the papers
+
 struct CompressOptions {
   CompressMode mode = CompressMode::kAuto;
-  int64_t chunk_bytes = 2048;  // as in the papers
+  // 0: kDefaultChunkBytes, or for PCM audio that the PCM model codes, the whole frames that fit in it
+  // (24-bit mono: 2046). A size given that splits frames has the audio's low bits coded apart.
+  int64_t chunk_bytes = 0;
   int64_t batch = 0;           // chunks coded in lockstep; 0: auto_batch's choice
   int total_bits = 28;         // frequency total 2^28: the floor of 1 per symbol costs < 0.001 bit/token at 128k
   bool store_incompressible = true;  // keep a chunk as it is when coding would not shrink it

@@ -66,6 +66,7 @@ struct AudioParts {
   data::AudioString text;
   uint32_t frame_bytes = 1;
   uint8_t pcm16_channels = 0;  // 16-bit PCM whose frames fit the bit coder's period: its channels
+  std::optional<PcmLayout> pcm_layout;  // 8-, 16- or 24-bit PCM whose frames fit that period: for the PCM model
 };
 
 std::optional<AudioParts> split_wav(std::string_view file) {
@@ -83,8 +84,11 @@ std::optional<AudioParts> split_wav(std::string_view file) {
   parts.pcm = samples;
   parts.text = data::to_audio_string({reinterpret_cast<const uint8_t*>(samples.data()), samples.size()});
   parts.frame_bytes = std::min<uint32_t>(layout.format.bytes_per_frame(), kMaxContextPeriod);
-  if (layout.format.bits_per_sample == 16 && parts.frame_bytes == 2u * layout.format.channels) {
-    parts.pcm16_channels = static_cast<uint8_t>(layout.format.channels);
+  const uint32_t sample_bytes = layout.format.bits_per_sample / 8;
+  if (layout.format.bits_per_sample % 8 == 0 && sample_bytes >= 1 && sample_bytes <= 3 &&
+      parts.frame_bytes == sample_bytes * layout.format.channels && layout.format.channels <= kMaxPcmChannels) {
+    parts.pcm_layout = PcmLayout{static_cast<int>(layout.format.channels), static_cast<int>(sample_bytes)};
+    if (sample_bytes == 2) parts.pcm16_channels = static_cast<uint8_t>(layout.format.channels);
   }
   return parts;
 }
@@ -192,8 +196,10 @@ int64_t auto_batch(const LlamaConfig& config, torch::ScalarType dtype, int64_t c
 CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uint64_t> size, std::ostream& out,
                     const CompressOptions& requested, const CodecProgress& progress) {
   const auto start = std::chrono::steady_clock::now();
-  if (requested.chunk_bytes <= 0 || requested.batch < 0) throw Error("chunk size must be positive, batch not negative");
+  if (requested.chunk_bytes < 0 || requested.batch < 0) throw Error("chunk size and batch must not be negative");
   CompressOptions options = requested;
+  const bool default_chunks = options.chunk_bytes == 0;
+  if (default_chunks) options.chunk_bytes = kDefaultChunkBytes;
   if (options.batch == 0) options.batch = auto_batch(codec.model->config(), codec.model->dtype(), options.chunk_bytes);
   CodecStats stats;
   ArchiveHeader header;
@@ -215,6 +221,18 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
     mode = audio ? ArchiveMode::kAudio
                  : (options.mode == CompressMode::kAudio ? ArchiveMode::kBytes : ArchiveMode::kText);
   }
+  // Integer PCM in whole frames, under a byte-level model: the PCM model codes the bits. Each chunk must
+  // hold whole frames too: the default chunk size rounds down to them (24-bit mono: 2046 bytes).
+  std::optional<PcmSymbolTokens> symbol_tokens;
+  const auto chunk_bytes = static_cast<uint64_t>(options.chunk_bytes);
+  if (audio && audio->pcm_layout && audio->text.ascii.size() % audio->frame_bytes == 0 &&
+      (default_chunks || chunk_bytes % audio->frame_bytes == 0)) {
+    symbol_tokens = pcm_symbol_tokens(*codec.tokenizer, codec.model->config().vocab_size);
+    if (symbol_tokens) {
+      options.chunk_bytes -= options.chunk_bytes % audio->frame_bytes;
+      header.chunk_bytes = static_cast<uint64_t>(options.chunk_bytes);
+    }
+  }
   header.mode = mode;
   header.match_model = options.match_model.value_or(mode != ArchiveMode::kAudio);
   // The container checks original_size against the chunks, which in audio hold only the samples' text.
@@ -235,24 +253,19 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
   if (audio) {
     checksum.update(pending);
     std::string_view text = audio->text.ascii;
-    // 16-bit PCM in whole frames per chunk, under a byte-level model: the PCM model codes the bits.
-    std::optional<PcmSymbolTokens> symbol_tokens;
-    if (audio->pcm16_channels > 0 && text.size() % audio->frame_bytes == 0 &&
-        static_cast<uint64_t>(options.chunk_bytes) % audio->frame_bytes == 0) {
-      symbol_tokens = pcm_symbol_tokens(*codec.tokenizer, codec.model->config().vocab_size);
-    }
     for (size_t begin = 0; begin < text.size(); begin += group_bytes) {
       auto chunks = split_chunks(text.substr(begin, group_bytes), options.chunk_bytes);
       std::optional<PcmStreams> pcm;
       if (symbol_tokens) {
-        pcm.emplace(PcmStreams{&*symbol_tokens, audio->pcm16_channels, true, {}});
+        pcm.emplace(PcmStreams{.tokens = &*symbol_tokens, .layout = *audio->pcm_layout, .pcm = {}});
         for (size_t i = 0, at = begin; i < chunks.size(); at += chunks[i].size(), ++i) {
           pcm->pcm.push_back(as_bytes(audio->pcm.substr(at, chunks[i].size())));
         }
       }
       ChunkGroup group = code_group(predictor, matches, tokenizer, chunks, options, stats, pcm ? &*pcm : nullptr);
       if (begin == 0) {
-        std::vector<uint8_t> low_bits{static_cast<uint8_t>(audio->frame_bytes), audio->pcm16_channels,
+        const uint8_t channels = symbol_tokens ? static_cast<uint8_t>(audio->pcm_layout->channels) : audio->pcm16_channels;
+        std::vector<uint8_t> low_bits{static_cast<uint8_t>(audio->frame_bytes), channels,
                                       static_cast<uint8_t>(symbol_tokens ? 1 : 0)};
         if (!symbol_tokens) {
           auto coded = encode_bits(audio->text.lsb_bits, static_cast<int>(audio->frame_bytes), audio->text.ascii,
@@ -323,7 +336,7 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
     }
   };
   std::optional<PcmSymbolTokens> symbol_tokens;
-  int pcm_channels = 0;
+  PcmLayout pcm_layout;
   std::string audio_bytes;  // the symbols, or the samples when the PCM model coded them
   ChunkGroup group;
   bool first_group = true;
@@ -337,9 +350,15 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
       }
       if (low_head == 3 && low[2] == 1) {
         if (low.size() != low_head) throw Error("archive corrupt in the audio's low bits: bits after the PCM model's");
-        pcm_channels = low[1];
+        // The frame's bytes over its channels: 2 before format 10, which added 1 and 3.
+        const int channels = low[1], sample_bytes = channels > 0 ? low[0] / channels : 0;
         symbol_tokens = pcm_symbol_tokens(*codec.tokenizer, codec.model->config().vocab_size);
-        if (pcm_channels == 0 || !symbol_tokens) throw Error("archive corrupt in the audio's low bits: no PCM to model");
+        if (channels == 0 || low[0] % channels != 0 || sample_bytes < 1 || sample_bytes > 3 ||
+            (header.format_version < kPcmWidthsFormatVersion && sample_bytes != 2) || channels > kMaxPcmChannels ||
+            !symbol_tokens) {
+          throw Error("archive corrupt in the audio's low bits: no PCM to model");
+        }
+        pcm_layout = {channels, sample_bytes};
       }
     }
     first_group = false;
@@ -348,7 +367,13 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
       return std::string_view(reinterpret_cast<const char*>(payloads[i].data()), payloads[i].size());
     };
     std::optional<PcmStreams> pcm;
-    if (symbol_tokens) pcm.emplace(PcmStreams{&*symbol_tokens, pcm_channels, header.format_version >= 9, {}});
+    if (symbol_tokens) {
+      pcm.emplace(PcmStreams{.tokens = &*symbol_tokens,
+                             .layout = pcm_layout,
+                             .cross_channel = header.format_version >= 9,
+                             .wasted_bits = header.format_version >= kPcmWidthsFormatVersion,
+                             .pcm = {}});
+    }
     std::vector<int64_t> counts;
     std::vector<std::vector<TokenId>> known(group.chunks.size());
     for (size_t i = 0; i < group.chunks.size(); ++i) {

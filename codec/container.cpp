@@ -33,11 +33,11 @@ std::string group_name(uint64_t group) { return "group " + str(group); }
 
 // The longest code a chunk of `tokens` symbols can have: each symbol costs at most total_bits bits plus
 // the coder's rounding (< 2^-15 bits), and finishing adds at most two bytes. From format 8 an audio
-// chunk may also hold a bit of at most 16 bits after each symbol and up to 32 channels' LPC
-// coefficients of at most 5 + 10 * 16 bits each (codec/pcm_model.h).
+// chunk may also hold a bit of at most 16 bits after each symbol and up to 32 channels' LPC filters of
+// at most 5 + 5 (wasted bits, format 10 on) + 5 + 10 * 16 bits each (codec/pcm_model.h).
 uint64_t max_coded_bytes(const ArchiveHeader& h, uint64_t tokens) {
   const bool pcm = h.mode == ArchiveMode::kAudio && h.format_version >= 8;
-  return tokens * static_cast<uint64_t>(h.total_bits + 1 + (pcm ? 17 : 0)) / 8 + 16 + (pcm ? 32 * 21 : 0);
+  return tokens * static_cast<uint64_t>(h.total_bits + 1 + (pcm ? 17 : 0)) / 8 + 16 + (pcm ? 32 * 22 : 0);
 }
 
 // What is wrong with `header`, or "" if nothing.

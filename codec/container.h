@@ -66,7 +66,11 @@ namespace lmc {
 // 9: in multichannel PCM, the PCM model's second stage also predicts each channel after the first from
 // the first channel's residuals (codec/pcm_model.h, kCrossTaps); all else is as in version 8, whose
 // archives still decode without them.
-inline constexpr uint8_t kArchiveFormatVersion = 9;
+// 10: the PCM model also codes 8- and 24-bit PCM (format 7's bit coder did), and a channel whose samples
+// all end in zero bits (16-bit audio stored in 24 bits) is modelled without them, their count coded with
+// its LPC filter; all else is as in 9.
+inline constexpr uint8_t kArchiveFormatVersion = 10;
+inline constexpr uint8_t kPcmWidthsFormatVersion = 10;
 inline constexpr uint8_t kOldestReadableFormatVersion = 2;
 inline constexpr size_t kMaxSideBlobs = 16;
 

@@ -21,8 +21,8 @@ struct ChunkPcm {
   std::optional<PcmChunkModel> model;
   std::vector<float> mixed;
 
-  void start(const PcmStreams& pcm, std::vector<std::vector<int32_t>> coefficients, int64_t vocab) {
-    model.emplace(*pcm.tokens, std::move(coefficients), pcm.cross_channel);
+  void start(const PcmStreams& pcm, std::vector<LpcFilter> filters, int64_t vocab) {
+    model.emplace(*pcm.tokens, std::move(filters), pcm.layout.sample_bytes, pcm.cross_channel);
     mixed.resize(static_cast<size_t>(vocab));
   }
   // The step's table: the model's logits mixed with the predictor's.
@@ -33,9 +33,8 @@ struct ChunkPcm {
 };
 
 void check_pcm(const PcmStreams& pcm, size_t streams) {
-  if (!pcm.tokens || pcm.channels < 1 || pcm.pcm.size() != streams) {
-    throw Error("PCM streams need symbols, channels and one entry per chunk");
-  }
+  if (!pcm.tokens || pcm.pcm.size() != streams) throw Error("PCM streams need symbols and one entry per chunk");
+  pcm.layout.check();
 }
 
 }  // namespace
@@ -75,9 +74,9 @@ std::vector<EncodedChunk> encode_group(LockstepPredictor& predictor, const std::
           const uint8_t byte = pcm->pcm[b][t];
           if (token != pcm->tokens->token[byte >> 1]) throw Error("an audio chunk's tokens are not its symbols'");
           if (t == 0) {
-            auto coefficients = fit_lpc(pcm->pcm[b], pcm->channels);
-            encode_lpc(encoders[b], coefficients);
-            pcm_streams[b].start(*pcm, std::move(coefficients), vocab);
+            auto filters = fit_lpc(pcm->pcm[b], pcm->layout, pcm->wasted_bits);
+            encode_lpc(encoders[b], filters);
+            pcm_streams[b].start(*pcm, std::move(filters), vocab);
           }
           pcm_streams[b].assign(tables[b], row, vocab, total_bits);
         } else {
@@ -150,9 +149,10 @@ std::vector<std::vector<TokenId>> decode_group(LockstepPredictor& predictor,
         const float* row = logits + b * vocab;
         if (pcm) {
           if (t == 0) {
-            // A stored chunk's coefficients were never written: fitted again, as the encoder fitted them.
-            auto coefficients = is_known(b) ? fit_lpc(pcm->pcm[b], pcm->channels) : decode_lpc(decoders[b], pcm->channels);
-            pcm_streams[b].start(*pcm, std::move(coefficients), vocab);
+            // A stored chunk's filters were never written: fitted again, as the encoder fitted them.
+            auto filters = is_known(b) ? fit_lpc(pcm->pcm[b], pcm->layout, pcm->wasted_bits)
+                                       : decode_lpc(decoders[b], pcm->layout.channels, pcm->wasted_bits);
+            pcm_streams[b].start(*pcm, std::move(filters), vocab);
           }
           pcm_streams[b].assign(tables[b], row, vocab, total_bits);
         } else {

@@ -19,8 +19,9 @@ namespace lmc {
 // by its shifted-out bit, and a PcmChunkModel per chunk mixes its predictions into the model's.
 struct PcmStreams {
   const PcmSymbolTokens* tokens = nullptr;
-  int channels = 1;
+  PcmLayout layout;
   bool cross_channel = true;  // PcmChunkModel's; false for format-8 archives
+  bool wasted_bits = true;    // fit_lpc's find_wasted_bits; false before format 10
   // encode_group: each chunk's PCM bytes (one per symbol). decode_group: the stored chunks' (empty for
   // a coded one), and on return every chunk's.
   std::vector<std::vector<uint8_t>> pcm;

@@ -1,0 +1,299 @@
+// `lmc compress` / `lmc decompress` on PCM WAV: audio-as-string, the PCM model at every sample width and
+// its wasted bits, the separate low-bit coder, stored chunks, format versions and corrupt archives.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_round_trip.h"
+#include "test_util.h"
+
+namespace lmc {
+namespace {
+namespace fs = std::filesystem;
+using namespace std::string_literals;
+using nlohmann::json;
+using testing::golden_dir;
+using testing::model_flag;
+using testing::read_file;
+using testing::round_trip;
+using testing::round_trip_once;
+using testing::run_lmc;
+using testing::write_file;
+
+// Writes a WAV with Python's `wave` module (an independent writer): a sine with noise, or in its first
+// `loud_frames` frames full-scale noise; `bits`-bit samples, stored in `stored_bits` (the low bits zero).
+void write_wav(const fs::path& path, int bits, int channels, int frames, int loud_frames = 0, int stored_bits = 0) {
+  const std::string script =
+      "import math, random, struct, sys, wave\n"
+      "bits, ch, n, loud = " + std::to_string(bits) + ", " + std::to_string(channels) + ", " + std::to_string(frames) +
+      ", " + std::to_string(loud_frames) + "\n"
+      "stored = " + std::to_string(stored_bits ? stored_bits : bits) + "\n"
+      "random.seed(bits * 10 + ch)\n"
+      "w = wave.open(sys.argv[1], 'wb'); w.setnchannels(ch); w.setsampwidth(stored // 8); w.setframerate(16000)\n"
+      "peak = (1 << (bits - 1)) - 1\n"
+      "out = bytearray()\n"
+      "for i in range(n):\n"
+      "    for c in range(ch):\n"
+      "        v = int(peak * 0.5 * math.sin(i * 0.05 * (c + 1))) + random.randint(-50, 50)\n"
+      "        if i < loud: v = random.randint(-peak - 1, peak)\n"
+      "        v <<= stored - bits\n"
+      "        if stored == 8: out += bytes([(v >> 0) + 128 & 255])\n"
+      "        else: out += (v & ((1 << stored) - 1)).to_bytes(stored // 8, 'little')\n"
+      "w.writeframes(bytes(out)); w.close()\n";
+  write_file(path.string() + ".py", script);
+  auto r = testing::run_command(testing::setting("LMC_PYTHON") + " " + path.string() + ".py " + path.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(CliCodecAudio, PcmWavRoundTripsInAudioMode) {
+  testing::TempDir tmp;
+  for (int bits : {8, 16, 24}) {
+    for (int channels : {1, 2}) {
+      SCOPED_TRACE(std::to_string(bits) + "-bit, " + std::to_string(channels) + " channel(s)");
+      fs::path wav = tmp / (std::to_string(bits) + "bit_" + std::to_string(channels) + "ch.wav");
+      write_wav(wav, bits, channels, 1500);
+      json stats = round_trip(read_file(wav));
+      EXPECT_EQ(stats["mode"], "audio");
+    }
+  }
+}
+
+// Chunks of 1001 bytes hold no whole 16-bit frames, so formats 8 to 10 code their low bits apart, as
+// format 7 did: by mixing predictions from the neighbouring samples. Format 6 used one table of their contexts,
+// format 4 contexts that see the symbols, format 3 bit-history contexts: the same archive labelled 7, 6,
+// 5 or 3 is read with that version's contexts and blob layout, so its low bits do not decode.
+TEST(CliCodecAudio, LowBitContextsFollowTheFormatVersion) {
+  testing::TempDir tmp;
+  write_wav(tmp / "a.wav", 16, 1, 1500);
+  // Without the match model, format 10 differs from formats 3 to 7 in the low bits alone.
+  auto c = run_lmc("compress -k --no-match --threads 1 --chunk-bytes 1001" + model_flag() + "-o " +
+                   (tmp / "a.lmc").string() + " " + (tmp / "a.wav").string());
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  const std::string archive = read_file(tmp / "a.lmc");
+  ASSERT_EQ(archive[3], 10);
+  for (const char version : {7, 6, 5, 3}) {
+    SCOPED_TRACE(int{version});
+    std::string older = archive;
+    older[3] = version;
+    write_file(tmp / "older.lmc", older);
+    auto d = run_lmc("decompress" + model_flag() + "-o " + (tmp / "out").string() + " " + (tmp / "older.lmc").string());
+    EXPECT_EQ(d.exit_code, 1);
+    EXPECT_EQ(d.err, "lmc decompress: error: archive corrupt in the audio's low bits: coded bit stream is truncated or "
+                     "corrupt\n");
+    EXPECT_FALSE(fs::exists(tmp / "out"));
+  }
+}
+
+// PCM in chunks of whole frames, under a byte-level model, is coded with the PCM model (codec/pcm_model.h),
+// each sample's bits inside its chunk: 16-bit from format 8, 8- and 24-bit from format 10. The default
+// chunk size rounds down to whole frames (24 bits: 2046); a size given that
+// splits them (2047, or 2048 for 24 bits) has the bits coded apart. On a sine with a little noise, which
+// the tiny random model cannot predict, the PCM model's archive is far smaller. (8-bit mono frames are
+// single bytes, which no chunk size splits.)
+TEST(CliCodecAudio, PcmIsCodedWithThePcmModelAtEveryWidth) {
+  testing::TempDir tmp;
+  for (const auto& [bits, channels] : {std::pair{8, 2}, std::pair{16, 1}, std::pair{16, 2}, std::pair{24, 1}, std::pair{24, 2}}) {
+    SCOPED_TRACE(std::to_string(bits) + "-bit, " + std::to_string(channels) + " channel(s)");
+    write_wav(tmp / "a.wav", bits, channels, 6000);
+    const std::string wav = read_file(tmp / "a.wav");
+    const double with_pcm_model = round_trip(wav)["bytes_out"].get<double>();
+    const double apart = round_trip(wav, bits == 24 ? "--chunk-bytes 2048" : "--chunk-bytes 2047")["bytes_out"].get<double>();
+    // In 8 bits the noise (uniform over 101 values, log2 101 = 6.66 bits a sample) is most of the signal.
+    EXPECT_LT(with_pcm_model, (bits == 8 ? 0.85 : 0.75) * apart);
+  }
+}
+
+// 16-bit samples stored in 24 bits: the PCM model finds the zero low byte (flac's wasted bits) and codes
+// the samples as in 16 bits, within 2%, given chunks of as many samples (2046 bytes hold 682 24-bit
+// samples, 1364 bytes as many 16-bit ones; with 1024 of them a chunk's filter and warm-up cost less).
+TEST(CliCodecAudio, WastedBitsAreNotCoded) {
+  testing::TempDir tmp;
+  for (int channels : {1, 2}) {
+    SCOPED_TRACE(std::to_string(channels) + " channel(s)");
+    write_wav(tmp / "a16.wav", 16, channels, 4000);
+    write_wav(tmp / "a24.wav", 16, channels, 4000, 0, 24);
+    const double as16 = round_trip(read_file(tmp / "a16.wav"), "--chunk-bytes 1364")["bytes_out"].get<double>();
+    const double as24 = round_trip(read_file(tmp / "a24.wav"))["bytes_out"].get<double>();
+    EXPECT_LT(as24, 1.02 * as16);
+  }
+}
+
+// tmp / "a.wav" compressed (format 10), the archive relabelled `version` and decompressed to tmp / "out".
+testing::CommandResult decompress_relabelled(const testing::TempDir& tmp, char version) {
+  auto c = run_lmc("compress -k -f --threads 1" + model_flag() + "-o " + (tmp / "a.lmc").string() + " " +
+                   (tmp / "a.wav").string());
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  std::string archive = read_file(tmp / "a.lmc");
+  EXPECT_EQ(archive[3], 10);
+  archive[3] = version;
+  write_file(tmp / "relabelled.lmc", archive);
+  return run_lmc("decompress -f" + model_flag() + "-o " + (tmp / "out").string() + " " +
+                 (tmp / "relabelled.lmc").string());
+}
+
+// Before format 10 only 16-bit PCM had the PCM model: an 8- or 24-bit archive relabelled 9 is refused
+// as corrupt, a 16-bit one decodes.
+TEST(CliCodecAudio, PcmWidthsFollowTheFormatVersion) {
+  testing::TempDir tmp;
+  for (int bits : {8, 16, 24}) {
+    SCOPED_TRACE(std::to_string(bits) + "-bit");
+    write_wav(tmp / "a.wav", bits, 1, 3000);
+    const auto d = decompress_relabelled(tmp, 9);
+    if (bits == 16) {
+      ASSERT_EQ(d.exit_code, 0) << d.err;
+      EXPECT_TRUE(read_file(tmp / "out") == read_file(tmp / "a.wav"));
+    } else {
+      EXPECT_EQ(d.exit_code, 1);
+      EXPECT_EQ(d.err, "lmc decompress: error: archive corrupt in the audio's low bits: no PCM to model\n");
+      EXPECT_FALSE(fs::exists(tmp / "out"));
+    }
+    fs::remove(tmp / "out");
+  }
+}
+
+// Format 9 predicts a second channel from the first channel's residuals too, format 8 did not: a stereo
+// archive labelled 8 does not decode, a mono one (which has no second channel) does.
+TEST(CliCodecAudio, CrossChannelPredictionFollowsTheFormatVersion) {
+  testing::TempDir tmp;
+  for (int channels : {1, 2}) {
+    SCOPED_TRACE(std::to_string(channels) + " channel(s)");
+    write_wav(tmp / "a.wav", 16, channels, 3000);
+    const auto d = decompress_relabelled(tmp, 8);
+    if (channels == 1) {
+      ASSERT_EQ(d.exit_code, 0) << d.err;
+      EXPECT_TRUE(read_file(tmp / "out") == read_file(tmp / "a.wav"));
+    } else {
+      EXPECT_EQ(d.exit_code, 1);
+      EXPECT_FALSE(fs::exists(tmp / "out"));
+    }
+    fs::remove(tmp / "out");
+  }
+}
+
+// Full-scale noise cannot be coded smaller than it is: its chunks are stored, as their PCM bytes, and
+// the quiet chunks beside them in the group are coded. With the match model, the stored chunks still run
+// through it in the decoder as in the encoder, PCM model included.
+TEST(CliCodecAudio, StoredPcmChunksRoundTrip) {
+  testing::TempDir tmp;
+  write_wav(tmp / "a.wav", 16, 2, 6000, 2000);
+  const std::string wav = read_file(tmp / "a.wav");
+  for (const std::string flags : {"", "--match", "--match --batch 3"}) {
+    SCOPED_TRACE(flags);
+    json stats = round_trip_once(wav, flags, model_flag());
+    EXPECT_GE(stats["stored_chunks"].get<int>(), 3);
+    EXPECT_LT(stats["stored_chunks"].get<int>(), stats["chunks"].get<int>());
+    EXPECT_LT(stats["bytes_out"].get<double>(), 2000 * 4 + 0.55 * 4000 * 4);
+  }
+}
+
+// Corrupt format-8 audio archives are refused with exit status 1 (or, where the damage misses what is
+// read, decode exactly), never crash: coded and stored chunks, with and without the match model (with
+// it, the decoder refits the stored chunks' coefficients).
+TEST(CliCodecAudio, CorruptPcmArchivesAreRefused) {
+  testing::TempDir tmp;
+  write_wav(tmp / "a.wav", 16, 2, 3000, 1000);
+  const std::string wav = read_file(tmp / "a.wav");
+  std::mt19937 rng(8);
+  for (const std::string flags : {"", " --match"}) {
+    SCOPED_TRACE(flags);
+    auto c = run_lmc("compress -k -f --threads 1" + flags + model_flag() + "-o " + (tmp / "a.lmc").string() + " " +
+                     (tmp / "a.wav").string());
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    const std::string archive = read_file(tmp / "a.lmc");
+    for (int i = 0; i < 15; ++i) {
+      std::string mutated = archive;
+      for (int k = 0; k < 1 + int(rng() % 3); ++k) mutated[60 + rng() % (mutated.size() - 60)] = static_cast<char>(rng());
+      write_file(tmp / "m.lmc", mutated);
+      auto r = run_lmc("decompress -f -o " + (tmp / "m.out").string() + model_flag() + (tmp / "m.lmc").string());
+      EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << "crashed with " << r.exit_code << ": " << r.err;
+      if (r.exit_code == 0) {
+        EXPECT_TRUE(read_file(tmp / "m.out") == wav) << "a mutation decoded to other bytes";
+      }
+      fs::remove(tmp / "m.out");
+    }
+  }
+}
+
+// Audio-as-string seldom repeats, so audio is coded without the match model unless --match asks for
+// it; the archive's flags say which (bit 1: without), and both decode.
+TEST(CliCodecAudio, MatchModelIsOffForAudioUnlessAsked) {
+  testing::TempDir tmp;
+  write_wav(tmp / "a.wav", 16, 1, 1500);
+  for (const std::string flag : {"", " --match", " --no-match"}) {
+    SCOPED_TRACE(flag);
+    const fs::path archive = tmp / "a.lmc", out = tmp / "out";
+    auto c = run_lmc("compress -k -f --threads 1" + flag + model_flag() + "-o " + archive.string() + " " +
+                     (tmp / "a.wav").string());
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    EXPECT_EQ(read_file(archive)[5] & 2, flag == " --match" ? 0 : 2);
+    auto d = run_lmc("decompress -k -f" + model_flag() + "-o " + out.string() + " " + archive.string());
+    ASSERT_EQ(d.exit_code, 0) << d.err;
+    EXPECT_TRUE(read_file(out) == read_file(tmp / "a.wav"));
+  }
+  write_file(tmp / "t.txt", "text repeats, text repeats, text repeats");
+  auto t = run_lmc("compress -k --threads 1" + model_flag() + "-o " + (tmp / "t.lmc").string() + " " +
+                   (tmp / "t.txt").string());
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_EQ(read_file(tmp / "t.lmc")[5] & 2, 0);
+  auto both = run_lmc("compress -k --match --no-match" + model_flag() + (tmp / "t.txt").string());
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("--match"), std::string::npos) << both.err;
+}
+
+TEST(CliCodecAudio, NonPcmWavFallsBackToBytes) {
+  // A well-formed IEEE-float WAV (format tag 3): not integer PCM, so audio mode must not claim it.
+  std::string fmt = "fmt "s + std::string("\x10\0\0\0\x03\0\x01\0\x80\x3e\0\0\0\xfa\0\0\x04\0\x20\0", 20);
+  std::string data = "data"s + std::string("\x10\0\0\0", 4) + std::string(16, '\x3f');
+  std::string riff_size(4, '\0');
+  const uint32_t size = static_cast<uint32_t>(4 + fmt.size() + data.size());
+  for (int i = 0; i < 4; ++i) riff_size[i] = static_cast<char>((size >> (8 * i)) & 0xff);
+  const std::string wav = "RIFF" + riff_size + "WAVE" + fmt + data;
+  EXPECT_EQ(round_trip(wav, "--mode audio")["mode"], "bytes");
+  EXPECT_EQ(round_trip(wav)["mode"], "text");
+}
+
+// With no --model, a WAV file goes to the shipped audio model and anything else to the default model;
+// decompression without --model finds the shipped model whose fingerprint the archive records, so
+// every archive below comes back without naming its model. Two different tiny models play both parts.
+TEST(CliCodecAudio, ShippedModelIsChosenForTheInput) {
+  testing::TempDir tmp;
+  const fs::path shelf = tmp / "models";
+  fs::create_directories(shelf / "adapters");
+  fs::copy(golden_dir("cli_models") / "micro_bytes_model", shelf / "default", fs::copy_options::recursive);
+  fs::copy(golden_dir("cli_models") / "bytes_model", shelf / "audio", fs::copy_options::recursive);
+  write_wav(tmp / "a.wav", 16, 1, 1500);
+  write_file(tmp / "a.txt", "plain text, not audio\n");
+  auto lmc = [&](const std::string& args) {
+    return testing::run_command("LMC_MODELS_DIR=" + shelf.string() + " " + testing::setting("LMC_BIN") +
+                                " " + args + " 2>&1");
+  };
+  // Which model made an archive: only that one (named by path) decompresses it.
+  auto made_with = [&](const fs::path& archive) {
+    std::string found;
+    for (const char* name : {"default", "audio"}) {
+      auto r = run_lmc("decompress -k -f --model " + (shelf / name).string() + " -o " + (tmp / "probe").string() +
+                       " " + archive.string());
+      if (r.exit_code == 0) found += name;
+    }
+    return found;
+  };
+  for (const auto& [input, flags, model] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"a.wav", "", "audio"}, {"a.wav", "--mode bytes", "default"}, {"a.wav", "--model default", "default"},
+           {"a.txt", "", "default"}}) {
+    SCOPED_TRACE(input + " " + flags);
+    const fs::path archive = tmp / (input + ".lmc");
+    auto c = lmc("compress -k -f --threads 1 --no-store " + flags + " " + (tmp / input).string());
+    ASSERT_EQ(c.exit_code, 0) << c.out;
+    EXPECT_EQ(made_with(archive), model);
+    auto d = lmc("decompress -f -o " + (tmp / "back").string() + " " + archive.string());
+    ASSERT_EQ(d.exit_code, 0) << d.out;
+    EXPECT_TRUE(read_file(tmp / "back") == read_file(tmp / input));
+  }
+}
+
+}  // namespace
+}  // namespace lmc
