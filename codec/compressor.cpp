@@ -65,8 +65,11 @@ struct AudioParts {
   std::string_view pcm;  // the samples' bytes, in the file being compressed
   data::AudioString text;
   uint32_t frame_bytes = 1;
-  uint8_t pcm16_channels = 0;  // 16-bit PCM whose frames fit the bit coder's period: its channels
-  std::optional<PcmLayout> pcm_layout;  // 8-, 16- or 24-bit PCM whose frames fit that period: for the PCM model
+  std::optional<PcmLayout> pcm_layout;  // 8-, 16- or 24-bit PCM whose frames fit the bit coder's period
+  // The channels of 16-bit PCM, whose neighbouring samples the separate bit coder's contexts see; else 0.
+  uint8_t pcm16_channels() const {
+    return pcm_layout && pcm_layout->sample_bytes == 2 ? static_cast<uint8_t>(pcm_layout->channels) : 0;
+  }
 };
 
 std::optional<AudioParts> split_wav(std::string_view file) {
@@ -84,11 +87,10 @@ std::optional<AudioParts> split_wav(std::string_view file) {
   parts.pcm = samples;
   parts.text = data::to_audio_string({reinterpret_cast<const uint8_t*>(samples.data()), samples.size()});
   parts.frame_bytes = std::min<uint32_t>(layout.format.bytes_per_frame(), kMaxContextPeriod);
-  const uint32_t sample_bytes = layout.format.bits_per_sample / 8;
-  if (layout.format.bits_per_sample % 8 == 0 && sample_bytes >= 1 && sample_bytes <= 3 &&
-      parts.frame_bytes == sample_bytes * layout.format.channels && layout.format.channels <= kMaxPcmChannels) {
-    parts.pcm_layout = PcmLayout{static_cast<int>(layout.format.channels), static_cast<int>(sample_bytes)};
-    if (sample_bytes == 2) parts.pcm16_channels = static_cast<uint8_t>(layout.format.channels);
+  const PcmLayout pcm{static_cast<int>(layout.format.channels), static_cast<int>(layout.format.bits_per_sample / 8)};
+  if (layout.format.bits_per_sample % 8 == 0 && pcm.valid() &&
+      parts.frame_bytes == static_cast<uint32_t>(pcm.sample_bytes * pcm.channels)) {
+    parts.pcm_layout = pcm;
   }
   return parts;
 }
@@ -264,12 +266,12 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
       }
       ChunkGroup group = code_group(predictor, matches, tokenizer, chunks, options, stats, pcm ? &*pcm : nullptr);
       if (begin == 0) {
-        const uint8_t channels = symbol_tokens ? static_cast<uint8_t>(audio->pcm_layout->channels) : audio->pcm16_channels;
+        const uint8_t channels = symbol_tokens ? static_cast<uint8_t>(audio->pcm_layout->channels) : audio->pcm16_channels();
         std::vector<uint8_t> low_bits{static_cast<uint8_t>(audio->frame_bytes), channels,
                                       static_cast<uint8_t>(symbol_tokens ? 1 : 0)};
         if (!symbol_tokens) {
           auto coded = encode_bits(audio->text.lsb_bits, static_cast<int>(audio->frame_bytes), audio->text.ascii,
-                                   audio->pcm16_channels);
+                                   audio->pcm16_channels());
           low_bits.insert(low_bits.end(), coded.begin(), coded.end());
         }
         group.side = {as_bytes(audio->head), as_bytes(audio->tail), std::move(low_bits)};
@@ -351,14 +353,13 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
       if (low_head == 3 && low[2] == 1) {
         if (low.size() != low_head) throw Error("archive corrupt in the audio's low bits: bits after the PCM model's");
         // The frame's bytes over its channels: 2 before format 10, which added 1 and 3.
-        const int channels = low[1], sample_bytes = channels > 0 ? low[0] / channels : 0;
+        const int channels = low[1];
+        pcm_layout = {channels, channels > 0 ? low[0] / channels : 0};
         symbol_tokens = pcm_symbol_tokens(*codec.tokenizer, codec.model->config().vocab_size);
-        if (channels == 0 || low[0] % channels != 0 || sample_bytes < 1 || sample_bytes > 3 ||
-            (header.format_version < kPcmWidthsFormatVersion && sample_bytes != 2) || channels > kMaxPcmChannels ||
-            !symbol_tokens) {
+        if (!pcm_layout.valid() || low[0] % channels != 0 ||
+            (header.format_version < kPcmWidthsFormatVersion && pcm_layout.sample_bytes != 2) || !symbol_tokens) {
           throw Error("archive corrupt in the audio's low bits: no PCM to model");
         }
-        pcm_layout = {channels, sample_bytes};
       }
     }
     first_group = false;

@@ -99,12 +99,15 @@ void push_newest(Container& history, Value value) {
 
 }  // namespace
 
+bool PcmLayout::valid() const {
+  return channels >= 1 && channels <= kMaxPcmChannels && sample_bytes >= 1 && sample_bytes <= 3;
+}
+
 void PcmLayout::check() const {
-  if (channels < 1 || channels > kMaxPcmChannels) {
-    throw Error("PCM needs 1 to " + std::to_string(kMaxPcmChannels) + " channels, not " + std::to_string(channels));
-  }
-  if (sample_bytes < 1 || sample_bytes > 3) {
-    throw Error("PCM samples of " + std::to_string(sample_bytes) + " bytes: only 1, 2 or 3 are modelled");
+  if (!valid()) {
+    throw Error("PCM of " + std::to_string(channels) + " channel(s) of " + std::to_string(sample_bytes) +
+                "-byte samples: only 1 to " + std::to_string(kMaxPcmChannels) + " channels of 1, 2 or 3 bytes are "
+                "modelled");
   }
 }
 
@@ -296,24 +299,27 @@ void PcmChunkModel::predict_sample() {
   prediction_ = static_cast<int32_t>(
       std::clamp(std::floor(refined_prediction_), static_cast<double>(min_value), static_cast<double>(max_value)));
   scale_ = std::max(channel.mean_error * kScalePerMeanError, kMinScale);
-  window_ = static_cast<int32_t>(std::min(kWindowScales * scale_ + 2, std::ldexp(1.0, 8 * sample_bytes_ - wasted)));
-  lowest_ = std::max(min_value, prediction_ - window_);
-  highest_ = std::min(max_value, prediction_ + window_);
+  // Beyond the window a value's mass is negligible: not summed.
+  const auto window =
+      static_cast<int32_t>(std::min(kWindowScales * scale_ + 2, std::ldexp(1.0, 8 * sample_bytes_ - wasted)));
+  lowest_ = std::max(min_value, prediction_ - window);
+  highest_ = std::min(max_value, prediction_ + window);
 }
 
 void PcmChunkModel::symbol_log_probs() {
   if (byte_ == 0) predict_sample();
-  const int wasted_here = wasted_bits() - 8 * byte_;  // of this byte's bits, from its lowest
-  if (uniform_byte() && wasted_here <= 0) {
-    log_probs_.fill(-7 * kLn2);
-    return;
-  }
   std::array<double, 128> mass{};
   const int shift = 8 * byte_;
-  if (wasted_byte()) {
-    mass[0] = 1;
-  } else if (uniform_byte()) {  // uniform over the bytes whose wasted bits are zero
+  if (uniform_byte()) {
+    const int wasted_here = wasted_bits() - shift;  // of this byte's bits, from its lowest
+    if (wasted_here <= 0) {
+      log_probs_.fill(-7 * kLn2);
+      return;
+    }
+    // Uniform over the bytes whose wasted bits are zero.
     for (int s = 0; s < 128; ++s) mass[s] = s % (1 << (wasted_here - 1)) == 0 ? 1 : 0;
+  } else if (wasted_byte()) {
+    mass[0] = 1;
   } else if (!top_byte()) {
     const int64_t weight = int64_t{1} << wasted_bits();
     for_each_value(byte_, known_bytes_, false, [&](int32_t v) {

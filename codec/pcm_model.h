@@ -49,7 +49,8 @@ struct PcmSymbolTokens {
 struct PcmLayout {
   int channels = 1;
   int sample_bytes = 2;
-  // Throws lmc::Error unless 1 <= channels <= kMaxPcmChannels and 1 <= sample_bytes <= 3.
+  // 1 <= channels <= kMaxPcmChannels and 1 <= sample_bytes <= 3; check() throws lmc::Error unless.
+  bool valid() const;
   void check() const;
 };
 inline constexpr int kMaxPcmChannels = 32;
@@ -144,8 +145,7 @@ class PcmChunkModel {
   double refined_prediction_ = 0;  // plus the second stage's, before rounding
   int32_t prediction_ = 0;
   double scale_ = 1;
-  int32_t window_ = 0;  // how far from the prediction values get any mass, from scale_
-  int32_t lowest_ = 0, highest_ = 0;  // the values in the window
+  int32_t lowest_ = 0, highest_ = 0;  // the values that get any mass, from prediction_ and scale_
   std::array<double, 128> log_probs_{};
   std::vector<std::array<double, 2>> weights_;  // [byte][language model, predictor]
   double expected_logit_ = 0, expected_log_prob_ = 0, log_sum_exp_ = 0;

@@ -122,17 +122,30 @@ TEST(CliCodecAudio, WastedBitsAreNotCoded) {
   }
 }
 
-// tmp / "a.wav" compressed (format 10), the archive relabelled `version` and decompressed to tmp / "out".
-testing::CommandResult decompress_relabelled(const testing::TempDir& tmp, char version) {
+// tmp / "a.wav" compressed (format 10), the archive relabelled `version`: it decompresses to the WAV
+// if `decodes`, else it is refused (with the error line `refusal`, if one is given) and leaves no output.
+void expect_relabelled_archive(const testing::TempDir& tmp, char version, bool decodes,
+                               const std::string& refusal = "") {
   auto c = run_lmc("compress -k -f --threads 1" + model_flag() + "-o " + (tmp / "a.lmc").string() + " " +
                    (tmp / "a.wav").string());
-  EXPECT_EQ(c.exit_code, 0) << c.err;
+  ASSERT_EQ(c.exit_code, 0) << c.err;
   std::string archive = read_file(tmp / "a.lmc");
-  EXPECT_EQ(archive[3], 10);
+  ASSERT_EQ(archive[3], 10);
   archive[3] = version;
   write_file(tmp / "relabelled.lmc", archive);
-  return run_lmc("decompress -f" + model_flag() + "-o " + (tmp / "out").string() + " " +
-                 (tmp / "relabelled.lmc").string());
+  const auto d = run_lmc("decompress -f" + model_flag() + "-o " + (tmp / "out").string() + " " +
+                         (tmp / "relabelled.lmc").string());
+  if (decodes) {
+    ASSERT_EQ(d.exit_code, 0) << d.err;
+    EXPECT_TRUE(read_file(tmp / "out") == read_file(tmp / "a.wav"));
+  } else {
+    EXPECT_EQ(d.exit_code, 1);
+    if (!refusal.empty()) {
+      EXPECT_EQ(d.err, refusal);
+    }
+    EXPECT_FALSE(fs::exists(tmp / "out"));
+  }
+  fs::remove(tmp / "out");
 }
 
 // Before format 10 only 16-bit PCM had the PCM model: an 8- or 24-bit archive relabelled 9 is refused
@@ -142,16 +155,8 @@ TEST(CliCodecAudio, PcmWidthsFollowTheFormatVersion) {
   for (int bits : {8, 16, 24}) {
     SCOPED_TRACE(std::to_string(bits) + "-bit");
     write_wav(tmp / "a.wav", bits, 1, 3000);
-    const auto d = decompress_relabelled(tmp, 9);
-    if (bits == 16) {
-      ASSERT_EQ(d.exit_code, 0) << d.err;
-      EXPECT_TRUE(read_file(tmp / "out") == read_file(tmp / "a.wav"));
-    } else {
-      EXPECT_EQ(d.exit_code, 1);
-      EXPECT_EQ(d.err, "lmc decompress: error: archive corrupt in the audio's low bits: no PCM to model\n");
-      EXPECT_FALSE(fs::exists(tmp / "out"));
-    }
-    fs::remove(tmp / "out");
+    expect_relabelled_archive(tmp, 9, bits == 16,
+                              "lmc decompress: error: archive corrupt in the audio's low bits: no PCM to model\n");
   }
 }
 
@@ -162,15 +167,7 @@ TEST(CliCodecAudio, CrossChannelPredictionFollowsTheFormatVersion) {
   for (int channels : {1, 2}) {
     SCOPED_TRACE(std::to_string(channels) + " channel(s)");
     write_wav(tmp / "a.wav", 16, channels, 3000);
-    const auto d = decompress_relabelled(tmp, 8);
-    if (channels == 1) {
-      ASSERT_EQ(d.exit_code, 0) << d.err;
-      EXPECT_TRUE(read_file(tmp / "out") == read_file(tmp / "a.wav"));
-    } else {
-      EXPECT_EQ(d.exit_code, 1);
-      EXPECT_FALSE(fs::exists(tmp / "out"));
-    }
-    fs::remove(tmp / "out");
+    expect_relabelled_archive(tmp, 8, channels == 1);
   }
 }
 
