@@ -3,13 +3,13 @@
 #include <FLAC/metadata.h>
 #include <FLAC/stream_encoder.h>
 #include <bzlib.h>
-#include <lzma.h>
 #include <zlib.h>
 #include <zstd.h>
 
 #include <memory>
 #include <vector>
 
+#include "codec/xz_stream.h"
 #include "common/error.h"
 #include "data/wav.h"
 
@@ -42,22 +42,6 @@ uint64_t bzip2_size(std::string_view in) {
                                               static_cast<unsigned int>(in.size()), 9, 0, 30);
   if (status != BZ_OK) throw Error("bzip2: compression failed (" + std::to_string(status) + ")");
   return size;
-}
-
-uint64_t xz_size(std::string_view in) {
-  // The streaming encoder, as the xz tool uses: the one-call buffer encoder would also record the block's
-  // sizes in its header, 4 bytes the tool's output does not have.
-  lzma_stream z = LZMA_STREAM_INIT;
-  if (lzma_easy_encoder(&z, 9 | LZMA_PRESET_EXTREME, LZMA_CHECK_CRC64) != LZMA_OK) throw Error("xz: encoder setup failed");
-  std::unique_ptr<lzma_stream, void (*)(lzma_stream*)> guard(&z, lzma_end);
-  std::vector<uint8_t> out(lzma_stream_buffer_bound(in.size()));
-  z.next_in = reinterpret_cast<const uint8_t*>(in.data());
-  z.avail_in = in.size();
-  z.next_out = out.data();
-  z.avail_out = out.size();
-  const lzma_ret status = lzma_code(&z, LZMA_FINISH);
-  if (status != LZMA_STREAM_END) throw Error("xz: compression failed (" + std::to_string(status) + ")");
-  return z.total_out;
 }
 
 uint64_t zstd_size(std::string_view in) {
@@ -164,7 +148,7 @@ uint64_t general_size(Baseline baseline, std::string_view bytes) {
   switch (baseline) {
     case Baseline::kGzip: return gzip_size(bytes);
     case Baseline::kBzip2: return bzip2_size(bytes);
-    case Baseline::kXz: return xz_size(bytes);
+    case Baseline::kXz: return xz_encode(bytes).size();
     case Baseline::kZstd: return zstd_size(bytes);
     case Baseline::kFlac: break;
   }

@@ -12,6 +12,7 @@
 #include "codec/codec.h"
 #include "codec/coder.h"
 #include "codec/group_coder.h"
+#include "codec/xz_archive.h"
 #include "common/error.h"
 #include "data/audio_string.h"
 #include "data/wav.h"
@@ -183,6 +184,7 @@ std::string archive_mode_name(ArchiveMode mode) {
     case ArchiveMode::kText: return "text";
     case ArchiveMode::kBytes: return "bytes";
     case ArchiveMode::kAudio: return "audio";
+    case ArchiveMode::kXz: return "xz";
   }
   return "unknown";
 }
@@ -311,6 +313,15 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
   const auto start = std::chrono::steady_clock::now();
   ArchiveReader reader(in);
   const ArchiveHeader& header = reader.header();
+  CodecStats stats;
+  stats.mode = header.mode;
+  if (header.mode == ArchiveMode::kXz) {
+    stats.bytes_in = decode_xz_archive(reader, out);
+    if (progress) progress(stats.bytes_in);
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return stats;
+  }
+  if (!codec.model) throw Error("this archive needs the model it was made with, and none is loaded");
   if (header.model_fingerprint != codec.fingerprint) {
     throw Error("the archive was made with another model, adapter or tokenizer (fingerprint " +
                 std::to_string(header.model_fingerprint) + ", this model " + std::to_string(codec.fingerprint) + ")");
@@ -320,8 +331,6 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
                 model_dtype_name(model_dtype(codec.model)) + " (use --dtype " + model_dtype_name(header.dtype) + ")");
   }
   at::set_num_threads(static_cast<int>(header.threads));
-  CodecStats stats;
-  stats.mode = header.mode;
   stats.batch = static_cast<int64_t>(header.batch_size);
   LockstepPredictor predictor(codec.model, start_token(codec.model->config(), *codec.tokenizer));
   const std::unique_ptr<MatchModel> match_model = match_model_if(header.match_model, header.format_version);

@@ -42,7 +42,10 @@ uint64_t max_coded_bytes(const ArchiveHeader& h, uint64_t tokens) {
 
 // What is wrong with `header`, or "" if nothing.
 std::string header_problem(const ArchiveHeader& h) {
-  if (h.mode > ArchiveMode::kAudio) return "unknown mode " + str(static_cast<uint8_t>(h.mode));
+  if (h.mode > ArchiveMode::kXz || (h.mode == ArchiveMode::kXz && h.format_version < kXzFormatVersion)) {
+    return "unknown mode " + str(static_cast<uint8_t>(h.mode));
+  }
+  if (h.mode == ArchiveMode::kXz) return h.original_size ? "" : "an xz archive without its original size";
   if (h.dtype > ModelDtype::kFloat16) return "unknown model dtype " + str(static_cast<uint8_t>(h.dtype));
   if (h.chunk_bytes < 1 || h.chunk_bytes > kMaxChunkBytes) {
     return "chunk size " + str(h.chunk_bytes) + " is outside 1.." + str(kMaxChunkBytes);
@@ -190,15 +193,21 @@ std::vector<std::span<const uint8_t>> ChunkGroup::coded_chunks() const {
 }
 
 ArchiveWriter::ArchiveWriter(std::ostream& out, const ArchiveHeader& header) : out_(out), header_(header) {
-  if (std::string problem = header_problem(header); !problem.empty()) {
+  header_.format_version = kArchiveFormatVersion;
+  if (std::string problem = header_problem(header_); !problem.empty()) {
     throw Error("cannot write archive: " + problem);
   }
+  const bool xz = header.mode == ArchiveMode::kXz;
   std::vector<uint8_t> bytes(kMagic, kMagic + 3);
   bytes.push_back(kArchiveFormatVersion);
   bytes.push_back(static_cast<uint8_t>(header.mode));
   bytes.push_back(static_cast<uint8_t>((header.original_size ? kFlagOriginalSize : 0) |
-                                       (header.match_model ? 0 : kFlagNoMatchModel)));
+                                       (header.match_model || xz ? 0 : kFlagNoMatchModel)));
   if (header.original_size) append_varint(bytes, *header.original_size);
+  if (xz) {
+    put(bytes);
+    return;
+  }
   append_u64(bytes, header.model_fingerprint);
   bytes.push_back(static_cast<uint8_t>(header.dtype));
   append_varint(bytes, header.chunk_bytes);
@@ -210,6 +219,7 @@ ArchiveWriter::ArchiveWriter(std::ostream& out, const ArchiveHeader& header) : o
 
 void ArchiveWriter::write_group(const ChunkGroup& group) {
   if (finished_) throw Error("cannot write archive: group after the end marker");
+  if (header_.mode == ArchiveMode::kXz) throw Error("cannot write archive: an xz archive has no groups");
   std::string problem = group.chunks.empty()
                             ? "a group needs at least one chunk"
                             : group_size_problem(header_, group.chunks.size(), group.side.size(), groups_);
@@ -240,9 +250,22 @@ void ArchiveWriter::write_group(const ChunkGroup& group) {
   ++groups_;
 }
 
+void ArchiveWriter::write_xz_stream(std::span<const uint8_t> stream) {
+  if (header_.mode != ArchiveMode::kXz || xz_written_ || finished_) {
+    throw Error("cannot write archive: an xz stream goes once into an xz archive, before its end");
+  }
+  std::vector<uint8_t> length;
+  append_varint(length, stream.size());
+  put(length);
+  put(stream);
+  xz_written_ = true;
+}
+
 void ArchiveWriter::finish(uint64_t checksum) {
   if (finished_) throw Error("cannot write archive: finished twice");
-  if (std::string problem = size_problem(header_, original_bytes_); !problem.empty()) {
+  const bool xz = header_.mode == ArchiveMode::kXz;
+  if (xz && !xz_written_) throw Error("cannot write archive: an xz archive without its stream");
+  if (std::string problem = xz ? "" : size_problem(header_, original_bytes_); !problem.empty()) {
     throw Error("cannot write archive: " + problem);
   }
   std::vector<uint8_t> end;
@@ -283,6 +306,12 @@ ArchiveReader::ArchiveReader(std::istream& in) : in_(in) {
   header_.match_model = version > 2 && !(flags & kFlagNoMatchModel);
   header_.format_version = version;
   if (flags & kFlagOriginalSize) header_.original_size = input.varint(where);
+  if (header_.mode == ArchiveMode::kXz) {
+    if (std::string problem = header_problem(header_); !problem.empty()) corrupt(problem);
+    if (flags & kFlagNoMatchModel) corrupt("unknown header flags " + str(flags) + " in an xz archive");
+    header_.match_model = false;
+    return;
+  }
   header_.model_fingerprint = input.u64(where);
   header_.dtype = static_cast<ModelDtype>(input.u8(where));
   header_.chunk_bytes = input.varint(where);
@@ -295,15 +324,18 @@ ArchiveReader::ArchiveReader(std::istream& in) : in_(in) {
 bool ArchiveReader::next_group(ChunkGroup& group) {
   if (ended_) throw Error("archive already read to its end marker");
   Input input(in_);
-  const std::string table_where = "the chunk table of " + group_name(groups_);
+  const bool xz = header_.mode == ArchiveMode::kXz;
+  if (xz && !xz_read_) throw Error("an xz archive's stream comes before its end marker: read it first");
+  const std::string table_where = xz ? "the end marker" : "the chunk table of " + group_name(groups_);
   uint64_t n_chunks = input.varint(table_where);
   if (n_chunks == 0) {
     checksum_ = input.u64("the end marker");
     if (!input.at_end()) corrupt("unexpected data after the end marker");
-    if (std::string problem = size_problem(header_, original_bytes_); !problem.empty()) corrupt(problem);
+    if (std::string problem = xz ? "" : size_problem(header_, original_bytes_); !problem.empty()) corrupt(problem);
     ended_ = true;
     return false;
   }
+  if (xz) corrupt("unexpected data after the xz stream");
   if (std::string problem = group_size_problem(header_, n_chunks, 0, groups_); !problem.empty()) corrupt(problem);
 
   group.chunks.resize(n_chunks);
@@ -334,9 +366,22 @@ bool ArchiveReader::next_group(ChunkGroup& group) {
   return true;
 }
 
+std::vector<uint8_t> ArchiveReader::read_xz_stream() {
+  if (header_.mode != ArchiveMode::kXz || xz_read_) {
+    throw Error("an xz stream is read once from an xz archive, before its end marker");
+  }
+  Input input(in_);
+  const uint64_t length = input.varint("the xz stream's length");
+  std::vector<uint8_t> stream;
+  input.append(stream, length, "the xz stream");
+  xz_read_ = true;
+  return stream;
+}
+
 std::vector<uint8_t> serialize_archive(const Archive& archive) {
   std::ostringstream out;
   ArchiveWriter writer(out, archive.header);
+  if (archive.header.mode == ArchiveMode::kXz) writer.write_xz_stream(archive.xz_stream);
   for (const ChunkGroup& group : archive.groups) writer.write_group(group);
   writer.finish(archive.checksum);
   std::string bytes = std::move(out).str();
@@ -349,6 +394,7 @@ Archive parse_archive(std::span<const uint8_t> bytes) {
   ArchiveReader reader(in);
   Archive archive;
   archive.header = reader.header();
+  if (archive.header.mode == ArchiveMode::kXz) archive.xz_stream = reader.read_xz_stream();
   ChunkGroup group;
   while (reader.next_group(group)) archive.groups.push_back(std::move(group));
   archive.checksum = reader.checksum();

@@ -18,6 +18,14 @@
 //              the side blobs, concatenated in order
 //   end     := varint 0   u64 checksum (XXH64, seed 0, of all original bytes)
 //
+// From format 11, a file that xz -9e shrinks more than the model has an xz archive instead: no model
+// fields and no groups, only the .xz stream xz -9e writes (codec/xz_stream.h), which the xz tool reads:
+//
+//   xz-archive := "LMC" u8 format_version   u8 mode (3: kXz)   u8 flags (1: original_size follows)
+//                 varint original_size   varint xz_bytes   xz_bytes x u8   end
+//
+// The size bounds what a corrupt stream can make a reader write.
+//
 // A group is the chunks a batch codes in lockstep; its table comes before its payload, so a reader
 // knows every chunk's offset (prefix sums of coded_bytes) before reading it and decodes the group's
 // chunks together; with the match model, a group decodes only after every earlier one. A writer can
@@ -69,12 +77,16 @@ namespace lmc {
 // 10: the PCM model also codes 8- and 24-bit PCM (format 7's bit coder did), and a channel whose samples
 // all end in zero bits (16-bit audio stored in 24 bits) is modelled without them, their count coded with
 // its LPC filter; all else is as in 9.
-inline constexpr uint8_t kArchiveFormatVersion = 10;
+// 11: a file xz -9e shrinks more than the model is kept as an xz archive (mode 3, above); all else is as
+// in 10.
+inline constexpr uint8_t kArchiveFormatVersion = 11;
 inline constexpr uint8_t kPcmWidthsFormatVersion = 10;
+inline constexpr uint8_t kXzFormatVersion = 11;
 inline constexpr uint8_t kOldestReadableFormatVersion = 2;
 inline constexpr size_t kMaxSideBlobs = 16;
 
-enum class ArchiveMode : uint8_t { kText = 0, kBytes = 1, kAudio = 2 };
+// kXz: the xz archive above, which needs no model; the header's model fields are unset.
+enum class ArchiveMode : uint8_t { kText = 0, kBytes = 1, kAudio = 2, kXz = 3 };
 // The dtype the model ran in: logits, hence frequencies, depend on it.
 enum class ModelDtype : uint8_t { kFloat32 = 0, kBFloat16 = 1, kFloat16 = 2 };
 
@@ -115,7 +127,10 @@ class ArchiveWriter {
  public:
   ArchiveWriter(std::ostream& out, const ArchiveHeader& header);
   void write_group(const ChunkGroup& group);
-  // Writes the end marker; the chunk lengths must add up to the header's original_size, if set.
+  // An xz archive's one stream, in place of groups.
+  void write_xz_stream(std::span<const uint8_t> stream);
+  // Writes the end marker; the chunk lengths must add up to the header's original_size, if set (an xz
+  // archive's reader checks that against what its stream decodes to).
   void finish(uint64_t checksum);
 
  private:
@@ -125,6 +140,7 @@ class ArchiveWriter {
   ArchiveHeader header_;
   uint64_t groups_ = 0;
   uint64_t original_bytes_ = 0;
+  bool xz_written_ = false;
   bool finished_ = false;
 };
 
@@ -134,8 +150,11 @@ class ArchiveReader {
  public:
   explicit ArchiveReader(std::istream& in);  // reads and checks the header
   const ArchiveHeader& header() const { return header_; }
-  // Reads the next group into `group` and returns true, or reads the end marker and returns false.
+  // Reads the next group into `group` and returns true, or reads the end marker and returns false. An
+  // xz archive has no groups: after its stream, this reads its end marker.
   bool next_group(ChunkGroup& group);
+  // An xz archive's stream, read in bounded steps; once, before next_group().
+  std::vector<uint8_t> read_xz_stream();
   // After next_group() returned false: the stored checksum and the total of the chunk lengths.
   uint64_t checksum() const { return checksum_; }
   uint64_t original_size() const { return original_bytes_; }
@@ -146,6 +165,7 @@ class ArchiveReader {
   uint64_t groups_ = 0;
   uint64_t original_bytes_ = 0;
   uint64_t checksum_ = 0;
+  bool xz_read_ = false;
   bool ended_ = false;
 };
 
@@ -153,6 +173,7 @@ class ArchiveReader {
 struct Archive {
   ArchiveHeader header;
   std::vector<ChunkGroup> groups;
+  std::vector<uint8_t> xz_stream;  // an xz archive's, which has no groups
   uint64_t checksum = 0;
 };
 std::vector<uint8_t> serialize_archive(const Archive& archive);

@@ -2,7 +2,9 @@
 #include "codec_fuzz_input.h"
 
 #include <algorithm>
+#include <sstream>
 
+#include "codec/xz_archive.h"
 #include "common/error.h"
 
 namespace lmc::testing {
@@ -77,8 +79,23 @@ std::vector<uint8_t> make_seed_archive(const StandInModel& model, const std::vec
   return serialize_archive(archive);
 }
 
+std::vector<uint8_t> make_seed_xz_archive(const std::string& text) {
+  std::istringstream in(text);
+  std::ostringstream out;
+  write_xz_archive(in, out);
+  const std::string bytes = std::move(out).str();
+  return {bytes.begin(), bytes.end()};
+}
+
 bool fuzz_codec_input(const StandInModel& model, std::span<const uint8_t> bytes) {
   try {
+    std::istringstream in(std::string(bytes.begin(), bytes.end()));
+    ArchiveReader reader(in);
+    if (reader.header().mode == ArchiveMode::kXz) {
+      std::ostringstream out;
+      decode_xz_archive(reader, out);
+      return true;
+    }
     Archive archive = parse_archive(bytes);
     bool clean = true;
     std::string all;

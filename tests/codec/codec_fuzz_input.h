@@ -1,5 +1,5 @@
 // What the codec fuzzers run on one input: parse it as an archive and, if it parses, decode every chunk
-// with a stand-in predictor and every side blob as a bit stream. lmc::Error is the only acceptable
+// with a stand-in predictor and every side blob as a bit stream, or an xz archive's stream. lmc::Error is the only acceptable
 // failure; anything else (another exception, a crash, a hang) is a bug. Shared by the libFuzzer target
 // (fuzz_codec.cpp) and the mutation loop in test_codec_fuzz.cpp.
 #pragma once
@@ -35,7 +35,10 @@ std::string decode_chunk(const StandInModel& model, std::span<const uint8_t> cod
 // coded bits: the seed the mutation loop corrupts.
 std::vector<uint8_t> make_seed_archive(const StandInModel& model, const std::vector<std::string>& chunks);
 
-// Parses and decodes `bytes`; returns true if it was a valid archive whose chunks decoded cleanly.
+// An xz archive of `text` (container.h), the xz decoder's seed.
+std::vector<uint8_t> make_seed_xz_archive(const std::string& text);
+
+// Parses and decodes `bytes` (an xz archive with the xz decoder); returns true if it was a valid archive whose chunks decoded cleanly.
 bool fuzz_codec_input(const StandInModel& model, std::span<const uint8_t> bytes);
 
 }  // namespace lmc::testing

@@ -41,7 +41,7 @@ struct Layout {
 
 // Header fields in layout order; tests change one at a time.
 struct HeaderFields {
-  uint8_t version = 10, mode = 0, flags = 1;
+  uint8_t version = 11, mode = 0, flags = 1;
   uint64_t original_size = 12;
   uint64_t fingerprint = 0x1122334455667788ULL;
   uint8_t dtype = 1;
@@ -228,12 +228,12 @@ TEST(Container, RejectsWhatIsNotAnArchive) {
   HeaderFields h;
   h.version = 0;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes), "not an lmc archive (format version 0)");
-  h.version = 11;
+  h.version = 12;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes),
-            "archive format version 11 is newer than this lmc (10): upgrade lmc to read it");
+            "archive format version 12 is newer than this lmc (11): upgrade lmc to read it");
   h.version = 1;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes),
-            "archive format version 1 was written by an older lmc whose model arithmetic this one (10) does not "
+            "archive format version 1 was written by an older lmc whose model arithmetic this one (11) does not "
             "repeat: decompress it with that lmc");
 }
 
@@ -243,7 +243,12 @@ TEST(Container, RejectsBadHeaderFields) {
     change(h);
     return parse_error(reference_bytes(h).bytes);
   };
-  EXPECT_EQ(error_with([](HeaderFields& h) { h.mode = 3; }), "archive corrupt: unknown mode 3");
+  EXPECT_EQ(error_with([](HeaderFields& h) { h.mode = 4; }), "archive corrupt: unknown mode 4");
+  EXPECT_EQ(error_with([](HeaderFields& h) {
+              h.mode = 3;
+              h.version = 10;
+            }),
+            "archive corrupt: unknown mode 3");
   EXPECT_EQ(error_with([](HeaderFields& h) { h.flags = 5; }), "archive corrupt: unknown header flags 5");
   EXPECT_EQ(error_with([](HeaderFields& h) { h.dtype = 9; }), "archive corrupt: unknown model dtype 9");
   EXPECT_EQ(error_with([](HeaderFields& h) { h.chunk_bytes = 0; }),
