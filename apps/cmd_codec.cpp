@@ -43,7 +43,7 @@ struct CodecCommandOptions {
   bool force = false;
   bool verify = false;
   bool no_store = false;
-  bool no_xz = false;
+  bool model_only = false;
   bool match = false;
   bool no_match = false;
   bool as_json = false;
@@ -118,12 +118,12 @@ OpenedModel open_compress_model(const CodecCommandOptions& options) {
 
 // The model decompress runs when the user names none: the shipped model (default first) whose
 // fingerprint the archive records. If none has it, the default model, which decompress then refuses
-// with the archive's fingerprint in the message. An xz archive gets none: it needs none.
+// with the archive's fingerprint in the message. An xz or flac archive gets none: it needs none.
 OpenedModel open_decompress_model(const CodecCommandOptions& options) {
   if (options.input == "-" || !fs::is_regular_file(options.input)) return open_model(options.model);
   std::ifstream archive(options.input, std::ios::binary);
   const ArchiveHeader header = ArchiveReader(archive).header();
-  if (header.mode == ArchiveMode::kXz) return {};
+  if (is_stream_archive(header.mode)) return {};
   if (!options.model.model.empty() || !options.model.adapter.empty()) return open_model(options.model);
   const uint64_t wanted = header.model_fingerprint;
   OpenedModel fallback = open_model(options.model);
@@ -201,11 +201,11 @@ void print_stats(const CodecStats& s, bool as_json, bool compressing) {
                       {"tokens", s.tokens},
                       {"seconds", s.seconds},
                       {"kb_per_second", s.seconds > 0 ? in / 1000.0 / s.seconds : 0.0}};
-  const bool xz = s.mode == ArchiveMode::kXz;
+  const bool streams = is_stream_archive(s.mode);
   if (compressing) {
     j["bits_per_byte"] = s.bytes_in ? 8.0 * s.bytes_out / in : 0.0;
     j["ratio"] = s.bytes_out ? in / static_cast<double>(s.bytes_out) : 0.0;
-    if (xz) {
+    if (streams) {
       j["model_bytes_in"] = s.model_bytes_in;
       j["model_bytes_out"] = s.model_bytes_out;
     } else {
@@ -214,12 +214,14 @@ void print_stats(const CodecStats& s, bool as_json, bool compressing) {
   }
   if (as_json) {
     std::cout << j.dump() << "\n";
-  } else if (compressing && xz) {
-    std::fprintf(stderr, "xz: %llu -> %llu bytes, %.4f bits/byte, ratio %.3f, %.1f KB/s (xz -9e's stream: the model's "
+  } else if (compressing && streams) {
+    std::fprintf(stderr, "%s: %llu -> %llu bytes, %.4f bits/byte, ratio %.3f, %.1f KB/s (%s's stream: the model's "
                  "archive was already %llu bytes after %llu input bytes)\n",
-                 static_cast<unsigned long long>(s.bytes_in), static_cast<unsigned long long>(s.bytes_out),
+                 archive_mode_name(s.mode).c_str(), static_cast<unsigned long long>(s.bytes_in),
+                 static_cast<unsigned long long>(s.bytes_out),
                  j["bits_per_byte"].get<double>(), j["ratio"].get<double>(), j["kb_per_second"].get<double>(),
-                 static_cast<unsigned long long>(s.model_bytes_out), static_cast<unsigned long long>(s.model_bytes_in));
+                 s.mode == ArchiveMode::kXz ? "xz -9e" : "flac -8", static_cast<unsigned long long>(s.model_bytes_out),
+                 static_cast<unsigned long long>(s.model_bytes_in));
   } else if (compressing) {
     std::fprintf(stderr, "%s: %llu -> %llu bytes, %.4f bits/byte (model %.4f), ratio %.3f, %.1f KB/s\n",
                  archive_mode_name(s.mode).c_str(), static_cast<unsigned long long>(s.bytes_in),
@@ -250,14 +252,14 @@ void run_compress(const CodecCommandOptions& options) {
   codec_options.store_incompressible = !options.no_store;
   if (options.match || options.no_match) codec_options.match_model = options.match;
   OpenedModel opened = open_compress_model(options);
-  // Standard input cannot be read twice, as weighing the model against xz needs; --no-store measures
-  // the model, so it keeps the model's archive too.
-  const bool weigh_xz = !options.no_xz && !options.no_store && options.input != "-";
+  // Standard input cannot be read twice, as weighing the model against xz and flac needs; --no-store
+  // measures the model, so it keeps the model's archive too.
+  const bool weigh_streams = !options.model_only && !options.no_store && options.input != "-";
   CodecStats stats;
   run_file_to_file(options, true, [&](std::istream& in, std::optional<uint64_t> size, std::ostream& out) {
     ProgressLine progress("compress", size);
     auto compress_into = [&](std::ostream& archive) {
-      return weigh_xz ? compress_smallest(opened.codec, in, size, archive, codec_options, std::ref(progress))
+      return weigh_streams ? compress_smallest(opened.codec, in, size, archive, codec_options, std::ref(progress))
                       : compress(opened.codec, in, size, archive, codec_options, std::ref(progress));
     };
     if (!options.verify) {
@@ -315,9 +317,9 @@ void register_codec_commands(CLI::App& app) {
   compress_command->add_flag("--no-store", compress_options->no_store,
                              "code every chunk, even one that coding does not shrink, and keep the model's archive "
                              "(measures the model and coder)");
-  compress_command->add_flag("--no-xz", compress_options->no_xz,
-                             "keep the model's archive even where xz -9e's is smaller (by default lmc keeps the "
-                             "smaller, and stdin always gets the model's)");
+  compress_command->add_flag("--model-only", compress_options->model_only,
+                             "keep the model's archive even where xz -9e's (or a WAV's flac -8's) is smaller (by default "
+                             "lmc keeps the smallest, and stdin always gets the model's)");
   auto* no_match = compress_command->add_flag(
       "--no-match", compress_options->no_match,
       "code with the model's tables alone, without the match model for repeated tokens (the default for audio)");

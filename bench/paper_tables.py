@@ -126,7 +126,7 @@ def lmc_row(lmc, files, tmp, mode, model_name, adapter, threads, batch, verify, 
     for path in files:
         archive, restored = tmp / (path.name + ".lmc"), tmp / (path.name + ".out")
         command = [lmc, "compress", "--model", str(model), "--mode", mode, "--threads", str(threads), "--batch",
-                   str(batch), "--no-xz", "--json", "-k", "-f", "-o", str(archive), str(path)]
+                   str(batch), "--model-only", "--json", "-k", "-f", "-o", str(archive), str(path)]
         if not match:
             command.append("--no-match")
         if adapter:
@@ -282,9 +282,10 @@ def markdown(results):
            "always sees one 2048-byte chunk; for text its match model (the default) also predicts tokens that "
            "repeat the archive's earlier ones, so those rows are whole-file figures only, while the `--no-match` "
            "rows code every chunk on its own, as in the papers; audio is coded without the match model (the "
-           "default for audio), every chunk on its own. The lmc rows run with `--no-xz`, so they measure the "
-           "model: by default `lmc compress` keeps xz -9e's stream instead wherever it is the smaller archive "
-           "(on this page, wherever xz -9e's ratio is above lmc's). Speed is compression throughput in KB/s "
+           "default for audio), every chunk on its own. The lmc rows run with `--model-only`, so they measure the "
+           "model: by default `lmc compress` keeps xz -9e's stream, or for a WAV flac -8's, instead wherever it "
+           "is the smaller archive (on this page, roughly wherever xz -9e's or flac -8's ratio is above lmc's). Speed is "
+           "compression throughput in KB/s "
            f"(lmc: {results['threads']} threads, batch {results['batch']}).", "",
            f"Command: `{results['command']}`", ""]
     for name, d in results["domains"].items():

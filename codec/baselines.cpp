@@ -97,42 +97,6 @@ std::vector<FLAC__int32> flac_samples(std::string_view pcm, uint32_t bytes_per_s
   return samples;
 }
 
-uint64_t flac_stream_size(std::string_view pcm, const data::PcmFormat& format) {
-  const uint32_t bytes_per_sample = format.bits_per_sample / 8u;
-  const std::vector<FLAC__int32> samples = flac_samples(pcm, bytes_per_sample);
-  const uint64_t frames = samples.size() / format.channels;
-  using Metadata = std::unique_ptr<FLAC__StreamMetadata, void (*)(FLAC__StreamMetadata*)>;
-  Metadata comment(FLAC__metadata_object_new(FLAC__METADATA_TYPE_VORBIS_COMMENT), FLAC__metadata_object_delete);
-  Metadata seek_table(FLAC__metadata_object_new(FLAC__METADATA_TYPE_SEEKTABLE), FLAC__metadata_object_delete);
-  if (!comment || !seek_table ||
-      !FLAC__metadata_object_seektable_template_append_spaced_points_by_samples(
-          seek_table.get(), kFlacSeekSeconds * format.sample_rate, frames) ||
-      !FLAC__metadata_object_seektable_template_sort(seek_table.get(), /*compact=*/true)) {
-    throw Error("flac: cannot build the metadata");
-  }
-  FLAC__StreamMetadata* metadata[] = {comment.get(), seek_table.get()};
-  std::unique_ptr<FLAC__StreamEncoder, void (*)(FLAC__StreamEncoder*)> encoder(FLAC__stream_encoder_new(),
-                                                                             FLAC__stream_encoder_delete);
-  FlacBuffer buffer;
-  const bool configured = encoder && FLAC__stream_encoder_set_channels(encoder.get(), format.channels) &&
-                          FLAC__stream_encoder_set_bits_per_sample(encoder.get(), format.bits_per_sample) &&
-                          FLAC__stream_encoder_set_sample_rate(encoder.get(), format.sample_rate) &&
-                          FLAC__stream_encoder_set_compression_level(encoder.get(), 8) &&
-                          FLAC__stream_encoder_set_total_samples_estimate(encoder.get(), frames) &&
-                          FLAC__stream_encoder_set_metadata(encoder.get(), metadata, 2);
-  if (!configured || FLAC__stream_encoder_init_stream(encoder.get(), FlacBuffer::write, FlacBuffer::seek,
-                                                      FlacBuffer::tell, nullptr, &buffer) !=
-                         FLAC__STREAM_ENCODER_INIT_STATUS_OK) {
-    throw Error("flac: the encoder refuses " + std::to_string(format.channels) + " channels of " +
-                std::to_string(format.bits_per_sample) + "-bit samples at " + std::to_string(format.sample_rate) +
-                " Hz");
-  }
-  const bool encoded = FLAC__stream_encoder_process_interleaved(encoder.get(), samples.data(),
-                                                                static_cast<uint32_t>(frames));
-  if (!FLAC__stream_encoder_finish(encoder.get()) || !encoded) throw Error("flac: encoding failed");
-  return buffer.bytes.size();
-}
-
 // The WAV's layout, or nullopt if flac cannot take it (not PCM WAV, or no samples).
 std::optional<data::WavLayout> flac_input(std::string_view file) {
   try {
@@ -157,6 +121,48 @@ uint64_t general_size(Baseline baseline, std::string_view bytes) {
 
 }  // namespace
 
+std::vector<uint8_t> flac_encode(std::string_view pcm, const data::PcmFormat& format, FlacMetadata metadata_wanted) {
+  const uint32_t bytes_per_sample = format.bits_per_sample / 8u;
+  const std::vector<FLAC__int32> samples = flac_samples(pcm, bytes_per_sample);
+  const uint64_t frames = samples.size() / format.channels;
+  using Metadata = std::unique_ptr<FLAC__StreamMetadata, void (*)(FLAC__StreamMetadata*)>;
+  Metadata comment(nullptr, FLAC__metadata_object_delete);
+  Metadata seek_table(nullptr, FLAC__metadata_object_delete);
+  std::vector<FLAC__StreamMetadata*> metadata;
+  if (metadata_wanted == FlacMetadata::kAsTheTool) {
+    comment.reset(FLAC__metadata_object_new(FLAC__METADATA_TYPE_VORBIS_COMMENT));
+    seek_table.reset(FLAC__metadata_object_new(FLAC__METADATA_TYPE_SEEKTABLE));
+    if (!comment || !seek_table ||
+        !FLAC__metadata_object_seektable_template_append_spaced_points_by_samples(
+            seek_table.get(), kFlacSeekSeconds * format.sample_rate, frames) ||
+        !FLAC__metadata_object_seektable_template_sort(seek_table.get(), /*compact=*/true)) {
+      throw Error("flac: cannot build the metadata");
+    }
+    metadata = {comment.get(), seek_table.get()};
+  }
+  std::unique_ptr<FLAC__StreamEncoder, void (*)(FLAC__StreamEncoder*)> encoder(FLAC__stream_encoder_new(),
+                                                                             FLAC__stream_encoder_delete);
+  FlacBuffer buffer;
+  const bool configured = encoder && FLAC__stream_encoder_set_channels(encoder.get(), format.channels) &&
+                          FLAC__stream_encoder_set_bits_per_sample(encoder.get(), format.bits_per_sample) &&
+                          FLAC__stream_encoder_set_sample_rate(encoder.get(), format.sample_rate) &&
+                          FLAC__stream_encoder_set_compression_level(encoder.get(), 8) &&
+                          FLAC__stream_encoder_set_total_samples_estimate(encoder.get(), frames) &&
+                          (metadata.empty() || FLAC__stream_encoder_set_metadata(encoder.get(), metadata.data(),
+                                                                                 static_cast<uint32_t>(metadata.size())));
+  if (!configured || FLAC__stream_encoder_init_stream(encoder.get(), FlacBuffer::write, FlacBuffer::seek,
+                                                      FlacBuffer::tell, nullptr, &buffer) !=
+                         FLAC__STREAM_ENCODER_INIT_STATUS_OK) {
+    throw Error("flac: the encoder refuses " + std::to_string(format.channels) + " channels of " +
+                std::to_string(format.bits_per_sample) + "-bit samples at " + std::to_string(format.sample_rate) +
+                " Hz");
+  }
+  const bool encoded = FLAC__stream_encoder_process_interleaved(encoder.get(), samples.data(),
+                                                                static_cast<uint32_t>(frames));
+  if (!FLAC__stream_encoder_finish(encoder.get()) || !encoded) throw Error("flac: encoding failed");
+  return std::move(buffer.bytes);
+}
+
 std::string baseline_name(Baseline baseline) {
   switch (baseline) {
     case Baseline::kGzip: return "gzip -9";
@@ -172,7 +178,7 @@ std::optional<uint64_t> compressed_size(Baseline baseline, std::string_view file
   if (baseline != Baseline::kFlac) return general_size(baseline, file);
   auto layout = flac_input(file);
   if (!layout) return std::nullopt;
-  return flac_stream_size(file.substr(layout->data_offset, layout->data_size), layout->format);
+  return flac_encode(file.substr(layout->data_offset, layout->data_size), layout->format).size();
 }
 
 std::optional<uint64_t> chunked_size(Baseline baseline, std::string_view file, int64_t chunk_bytes) {
@@ -189,7 +195,7 @@ std::optional<uint64_t> chunked_size(Baseline baseline, std::string_view file, i
   uint64_t total = 0;
   for (size_t begin = 0; begin < bytes.size(); begin += step) {
     std::string_view chunk = bytes.substr(begin, step);
-    total += layout ? flac_stream_size(chunk, layout->format) : general_size(baseline, chunk);
+    total += layout ? flac_encode(chunk, layout->format).size() : general_size(baseline, chunk);
   }
   return total;
 }

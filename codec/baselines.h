@@ -8,7 +8,7 @@
 //   flac -8         PCM WAV only: compression level 8 (-l 12 -b 4096 -m -r 6 -A subdivide_tukey(3)), MD5,
 //                   a vorbis comment and a seek point every 10 s as the flac tool writes, but no PADDING
 //                   block (--no-padding): the tool's default 8 KiB of padding is room for tags, not audio
-// Sizes only: nothing here decompresses, and nothing depends on LibTorch.
+// Nothing here decompresses (data/flac.h decodes FLAC), and nothing depends on LibTorch.
 #pragma once
 
 #include <array>
@@ -16,6 +16,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "data/pcm_format.h"
 
 namespace lmc {
 
@@ -29,6 +32,15 @@ std::string baseline_name(Baseline baseline);
 // Compressed size of a whole file. flac encodes the samples of a PCM WAV (8/16/24/32-bit) and returns
 // nullopt for anything else. Throws lmc::Error if a library fails.
 std::optional<uint64_t> compressed_size(Baseline baseline, std::string_view file);
+
+// A FLAC stream of interleaved PCM samples as laid out in a WAV's data chunk (8-bit unsigned, wider
+// signed little-endian), at flac -8. kAsTheTool adds the metadata blocks the flac tool writes (a
+// vorbis comment and a seek point every 10 s) and is what the sizes above measure; kNone adds none,
+// so the stream has STREAMINFO and the comment block libFLAC always writes (its vendor string). Throws
+// lmc::Error for a format libFLAC refuses (sample rates outside FLAC's subset, more than 8 channels).
+enum class FlacMetadata { kAsTheTool, kNone };
+std::vector<uint8_t> flac_encode(std::string_view pcm, const data::PcmFormat& format,
+                                 FlacMetadata metadata = FlacMetadata::kAsTheTool);
 
 // The file cut into consecutive chunks of `chunk_bytes` (the last one shorter), each compressed on its own
 // and the sizes summed, as lmc codes chunks. For flac the chunks are of the WAV's samples (whole frames,

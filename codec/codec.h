@@ -55,7 +55,7 @@ struct CodecStats {
   double model_bits = 0;     // the model's cross-entropy of the coded tokens (encoder only)
   double side_bits = 0;      // bits spent outside the token streams (audio: header and low bits)
   double seconds = 0;
-  // compress_smallest, when xz won: the input the model had coded when its archive passed the xz
+  // compress_smallest, when xz or flac won: the input the model had coded when its archive passed that
   // archive's size (all of it if it finished first; for a WAV, bytes of the samples' text, without the
   // header), and the model archive's size then.
   uint64_t model_bytes_in = 0;
@@ -75,16 +75,17 @@ using CodecProgress = std::function<void(uint64_t bytes_done)>;
 CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uint64_t> size, std::ostream& out,
                     const CompressOptions& options, const CodecProgress& progress = {});
 
-// compress(), unless xz -9e makes a smaller archive (binaries, audio under a text model): then an xz
-// archive (container.h), whose stats have mode kXz. The model stops as soon as its archive passes the xz
-// archive's size, so a file it cannot shrink costs it only the part that shows this. `in` must be
-// seekable: xz reads it first. Both archives are held in memory until one is written to `out`.
+// compress(), unless xz -9e or, for a PCM WAV, flac -8 makes a smaller archive (binaries, audio the model
+// does not know): then an xz or flac archive (container.h), whose stats have mode kXz or kFlac. The model
+// stops as soon as its archive passes that archive's size, so a file it cannot shrink costs it only the
+// part that shows this. `in` must be seekable: xz and flac read it first. The archives are held in
+// memory until one is written to `out`.
 CodecStats compress_smallest(const CodecModel& codec, std::istream& in, std::optional<uint64_t> size,
                              std::ostream& out, const CompressOptions& options, const CodecProgress& progress = {});
 
 // Throws lmc::Error on a corrupt or truncated archive, another model, dtype or format version, or a
 // checksum mismatch. Sets the intra-op thread count to the archive's (logits may depend on it). An xz
-// archive decodes without the model: `codec` may then be empty.
+// or flac archive decodes without the model: `codec` may then be empty.
 CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& out,
                       const CodecProgress& progress = {});
 

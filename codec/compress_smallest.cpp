@@ -1,13 +1,16 @@
-// compress_smallest(): the model's archive or xz's, whichever is smaller, deciding as early as it can.
+// compress_smallest(): the model's archive, xz's or (for a PCM WAV) flac's, whichever is smallest, deciding
+// as early as it can.
 #include <chrono>
-#include <optional>
 #include <istream>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
 #include "codec/codec.h"
+#include "codec/flac_archive.h"
 #include "codec/xz_archive.h"
 #include "common/error.h"
+#include "data/wav.h"
 
 namespace lmc {
 namespace {
@@ -17,19 +20,47 @@ struct ModelArchiveLarger {};
 
 uint64_t written(std::ostringstream& out) { return static_cast<uint64_t>(out.tellp()); }
 
+void rewind(std::istream& in, std::istream::pos_type start) {
+  in.clear();
+  in.seekg(start);
+  if (!in) throw Error("rewinding the input failed");
+}
+
+// The smaller of the input's xz archive and, for a PCM WAV flac takes, its flac archive.
+std::string stream_archive(std::istream& in, std::istream::pos_type start, uint64_t& input_bytes, ArchiveMode& mode) {
+  std::ostringstream xz;
+  input_bytes = write_xz_archive(in, xz);
+  mode = ArchiveMode::kXz;
+  std::string smallest = std::move(xz).str();
+  rewind(in, start);
+  std::string prefix(12, '\0');
+  in.read(prefix.data(), static_cast<std::streamsize>(prefix.size()));
+  prefix.resize(static_cast<size_t>(in.gcount()));
+  rewind(in, start);
+  if (!data::looks_like_wav(prefix)) return smallest;
+  std::ostringstream whole;
+  whole << in.rdbuf();
+  rewind(in, start);
+  if (auto flac = flac_archive(whole.view()); flac && flac->size() < smallest.size()) {
+    mode = ArchiveMode::kFlac;
+    smallest = std::move(*flac);
+  }
+  return smallest;
+}
+
 }  // namespace
 
 CodecStats compress_smallest(const CodecModel& codec, std::istream& in, std::optional<uint64_t> size,
                              std::ostream& out, const CompressOptions& options, const CodecProgress& progress) {
   const auto start_time = std::chrono::steady_clock::now();
   const std::istream::pos_type start = in.tellg();
-  if (start == std::istream::pos_type(-1)) throw Error("compress_smallest reads its input twice: it must be seekable");
-  std::ostringstream xz_archive;
-  const uint64_t input_bytes = write_xz_archive(in, xz_archive);
-  const uint64_t xz_bytes = written(xz_archive);
-  in.clear();
-  in.seekg(start);
-  if (!in) throw Error("rewinding the input failed");
+  if (start == std::istream::pos_type(-1)) {
+    throw Error("compress_smallest reads its input more than once: it must be seekable");
+  }
+  uint64_t input_bytes = 0;
+  ArchiveMode stream_mode = ArchiveMode::kXz;
+  const std::string streams = stream_archive(in, start, input_bytes, stream_mode);
+  const uint64_t stream_bytes = streams.size();
 
   std::ostringstream model_archive;
   uint64_t model_bytes_in = 0;
@@ -37,23 +68,23 @@ CodecStats compress_smallest(const CodecModel& codec, std::istream& in, std::opt
   try {
     model_stats = compress(codec, in, size, model_archive, options, [&](uint64_t bytes_done) {
       model_bytes_in = bytes_done;
-      if (written(model_archive) > xz_bytes) throw ModelArchiveLarger{};
+      if (written(model_archive) > stream_bytes) throw ModelArchiveLarger{};
       if (progress) progress(bytes_done);
     });
   } catch (const ModelArchiveLarger&) {
-    // model_stats stays empty: xz's archive is the smaller one.
+    // model_stats stays empty: the stream archive is the smaller one.
   }
-  const bool model_smaller = model_stats && model_stats->bytes_out <= xz_bytes;
+  const bool model_smaller = model_stats && model_stats->bytes_out <= stream_bytes;
   CodecStats stats = model_smaller ? *model_stats : CodecStats{};
   if (!model_smaller) {
-    stats.mode = ArchiveMode::kXz;
+    stats.mode = stream_mode;
     stats.bytes_in = input_bytes;
-    stats.bytes_out = xz_bytes;
+    stats.bytes_out = stream_bytes;
     stats.model_bytes_in = model_bytes_in;
     stats.model_bytes_out = written(model_archive);
     if (progress) progress(input_bytes);
   }
-  out << (model_smaller ? model_archive : xz_archive).view();
+  out << (model_smaller ? model_archive.view() : std::string_view(streams));
   if (!out) throw Error("writing the archive failed");
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
   return stats;

@@ -11,6 +11,7 @@
 #include "codec/chunk_tokens.h"
 #include "codec/codec.h"
 #include "codec/coder.h"
+#include "codec/flac_archive.h"
 #include "codec/group_coder.h"
 #include "codec/xz_archive.h"
 #include "common/error.h"
@@ -185,6 +186,7 @@ std::string archive_mode_name(ArchiveMode mode) {
     case ArchiveMode::kBytes: return "bytes";
     case ArchiveMode::kAudio: return "audio";
     case ArchiveMode::kXz: return "xz";
+    case ArchiveMode::kFlac: return "flac";
   }
   return "unknown";
 }
@@ -315,8 +317,8 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
   const ArchiveHeader& header = reader.header();
   CodecStats stats;
   stats.mode = header.mode;
-  if (header.mode == ArchiveMode::kXz) {
-    stats.bytes_in = decode_xz_archive(reader, out);
+  if (is_stream_archive(header.mode)) {
+    stats.bytes_in = header.mode == ArchiveMode::kXz ? decode_xz_archive(reader, out) : decode_flac_archive(reader, out);
     if (progress) progress(stats.bytes_in);
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return stats;

@@ -40,12 +40,18 @@ uint64_t max_coded_bytes(const ArchiveHeader& h, uint64_t tokens) {
   return tokens * static_cast<uint64_t>(h.total_bits + 1 + (pcm ? 17 : 0)) / 8 + 16 + (pcm ? 32 * 22 : 0);
 }
 
+std::string stream_archive_name(ArchiveMode mode) {
+  return mode == ArchiveMode::kXz ? "an xz archive" : "a flac archive";
+}
+
 // What is wrong with `header`, or "" if nothing.
 std::string header_problem(const ArchiveHeader& h) {
-  if (h.mode > ArchiveMode::kXz || (h.mode == ArchiveMode::kXz && h.format_version < kXzFormatVersion)) {
+  if (h.mode > ArchiveMode::kFlac || (is_stream_archive(h.mode) && h.format_version < kStreamArchiveFormatVersion)) {
     return "unknown mode " + str(static_cast<uint8_t>(h.mode));
   }
-  if (h.mode == ArchiveMode::kXz) return h.original_size ? "" : "an xz archive without its original size";
+  if (is_stream_archive(h.mode)) {
+    return h.original_size ? "" : stream_archive_name(h.mode) + " without its original size";
+  }
   if (h.dtype > ModelDtype::kFloat16) return "unknown model dtype " + str(static_cast<uint8_t>(h.dtype));
   if (h.chunk_bytes < 1 || h.chunk_bytes > kMaxChunkBytes) {
     return "chunk size " + str(h.chunk_bytes) + " is outside 1.." + str(kMaxChunkBytes);
@@ -176,6 +182,16 @@ class SpanBuffer : public std::streambuf {
 
 }  // namespace
 
+bool is_stream_archive(ArchiveMode mode) { return mode == ArchiveMode::kXz || mode == ArchiveMode::kFlac; }
+
+size_t stream_archive_parts(ArchiveMode mode) {
+  switch (mode) {
+    case ArchiveMode::kXz: return 1;
+    case ArchiveMode::kFlac: return 3;
+    default: return 0;
+  }
+}
+
 void ChunkGroup::add_chunk(uint64_t original_bytes, uint64_t tokens, std::span<const uint8_t> coded) {
   chunks.push_back({original_bytes, tokens, coded.size()});
   payload.insert(payload.end(), coded.begin(), coded.end());
@@ -197,14 +213,14 @@ ArchiveWriter::ArchiveWriter(std::ostream& out, const ArchiveHeader& header) : o
   if (std::string problem = header_problem(header_); !problem.empty()) {
     throw Error("cannot write archive: " + problem);
   }
-  const bool xz = header.mode == ArchiveMode::kXz;
+  const bool streams = is_stream_archive(header.mode);
   std::vector<uint8_t> bytes(kMagic, kMagic + 3);
   bytes.push_back(kArchiveFormatVersion);
   bytes.push_back(static_cast<uint8_t>(header.mode));
   bytes.push_back(static_cast<uint8_t>((header.original_size ? kFlagOriginalSize : 0) |
-                                       (header.match_model || xz ? 0 : kFlagNoMatchModel)));
+                                       (header.match_model || streams ? 0 : kFlagNoMatchModel)));
   if (header.original_size) append_varint(bytes, *header.original_size);
-  if (xz) {
+  if (streams) {
     put(bytes);
     return;
   }
@@ -219,7 +235,9 @@ ArchiveWriter::ArchiveWriter(std::ostream& out, const ArchiveHeader& header) : o
 
 void ArchiveWriter::write_group(const ChunkGroup& group) {
   if (finished_) throw Error("cannot write archive: group after the end marker");
-  if (header_.mode == ArchiveMode::kXz) throw Error("cannot write archive: an xz archive has no groups");
+  if (is_stream_archive(header_.mode)) {
+    throw Error("cannot write archive: " + stream_archive_name(header_.mode) + " has no groups");
+  }
   std::string problem = group.chunks.empty()
                             ? "a group needs at least one chunk"
                             : group_size_problem(header_, group.chunks.size(), group.side.size(), groups_);
@@ -250,22 +268,30 @@ void ArchiveWriter::write_group(const ChunkGroup& group) {
   ++groups_;
 }
 
-void ArchiveWriter::write_xz_stream(std::span<const uint8_t> stream) {
-  if (header_.mode != ArchiveMode::kXz || xz_written_ || finished_) {
-    throw Error("cannot write archive: an xz stream goes once into an xz archive, before its end");
+void ArchiveWriter::write_parts(const std::vector<std::vector<uint8_t>>& parts) {
+  if (!is_stream_archive(header_.mode) || parts_written_ || finished_) {
+    throw Error("cannot write archive: parts go once into an xz or flac archive, before its end");
   }
-  std::vector<uint8_t> length;
-  append_varint(length, stream.size());
-  put(length);
-  put(stream);
-  xz_written_ = true;
+  if (parts.size() != stream_archive_parts(header_.mode)) {
+    throw Error("cannot write archive: " + stream_archive_name(header_.mode) + " has " +
+                str(stream_archive_parts(header_.mode)) + " parts, not " + str(parts.size()));
+  }
+  for (const auto& part : parts) {
+    std::vector<uint8_t> length;
+    append_varint(length, part.size());
+    put(length);
+    put(part);
+  }
+  parts_written_ = true;
 }
 
 void ArchiveWriter::finish(uint64_t checksum) {
   if (finished_) throw Error("cannot write archive: finished twice");
-  const bool xz = header_.mode == ArchiveMode::kXz;
-  if (xz && !xz_written_) throw Error("cannot write archive: an xz archive without its stream");
-  if (std::string problem = xz ? "" : size_problem(header_, original_bytes_); !problem.empty()) {
+  const bool streams = is_stream_archive(header_.mode);
+  if (streams && !parts_written_) {
+    throw Error("cannot write archive: " + stream_archive_name(header_.mode) + " without its parts");
+  }
+  if (std::string problem = streams ? "" : size_problem(header_, original_bytes_); !problem.empty()) {
     throw Error("cannot write archive: " + problem);
   }
   std::vector<uint8_t> end;
@@ -306,9 +332,11 @@ ArchiveReader::ArchiveReader(std::istream& in) : in_(in) {
   header_.match_model = version > 2 && !(flags & kFlagNoMatchModel);
   header_.format_version = version;
   if (flags & kFlagOriginalSize) header_.original_size = input.varint(where);
-  if (header_.mode == ArchiveMode::kXz) {
+  if (is_stream_archive(header_.mode)) {
     if (std::string problem = header_problem(header_); !problem.empty()) corrupt(problem);
-    if (flags & kFlagNoMatchModel) corrupt("unknown header flags " + str(flags) + " in an xz archive");
+    if (flags & kFlagNoMatchModel) {
+      corrupt("unknown header flags " + str(flags) + " in " + stream_archive_name(header_.mode));
+    }
     header_.match_model = false;
     return;
   }
@@ -324,18 +352,18 @@ ArchiveReader::ArchiveReader(std::istream& in) : in_(in) {
 bool ArchiveReader::next_group(ChunkGroup& group) {
   if (ended_) throw Error("archive already read to its end marker");
   Input input(in_);
-  const bool xz = header_.mode == ArchiveMode::kXz;
-  if (xz && !xz_read_) throw Error("an xz archive's stream comes before its end marker: read it first");
-  const std::string table_where = xz ? "the end marker" : "the chunk table of " + group_name(groups_);
+  const bool streams = is_stream_archive(header_.mode);
+  if (streams && !parts_read_) throw Error("a stream archive's parts come before its end marker: read them first");
+  const std::string table_where = streams ? "the end marker" : "the chunk table of " + group_name(groups_);
   uint64_t n_chunks = input.varint(table_where);
   if (n_chunks == 0) {
     checksum_ = input.u64("the end marker");
     if (!input.at_end()) corrupt("unexpected data after the end marker");
-    if (std::string problem = xz ? "" : size_problem(header_, original_bytes_); !problem.empty()) corrupt(problem);
+    if (std::string problem = streams ? "" : size_problem(header_, original_bytes_); !problem.empty()) corrupt(problem);
     ended_ = true;
     return false;
   }
-  if (xz) corrupt("unexpected data after the xz stream");
+  if (streams) corrupt("unexpected data after the last part of " + stream_archive_name(header_.mode));
   if (std::string problem = group_size_problem(header_, n_chunks, 0, groups_); !problem.empty()) corrupt(problem);
 
   group.chunks.resize(n_chunks);
@@ -366,22 +394,33 @@ bool ArchiveReader::next_group(ChunkGroup& group) {
   return true;
 }
 
-std::vector<uint8_t> ArchiveReader::read_xz_stream() {
-  if (header_.mode != ArchiveMode::kXz || xz_read_) {
-    throw Error("an xz stream is read once from an xz archive, before its end marker");
+std::vector<std::vector<uint8_t>> ArchiveReader::read_parts() {
+  if (!is_stream_archive(header_.mode) || parts_read_) {
+    throw Error("parts are read once from an xz or flac archive, before its end marker");
   }
   Input input(in_);
-  const uint64_t length = input.varint("the xz stream's length");
-  std::vector<uint8_t> stream;
-  input.append(stream, length, "the xz stream");
-  xz_read_ = true;
-  return stream;
+  std::vector<std::vector<uint8_t>> parts(stream_archive_parts(header_.mode));
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string where = "part " + str(i) + " of " + stream_archive_name(header_.mode);
+    input.append(parts[i], input.varint(where), where);
+  }
+  parts_read_ = true;
+  return parts;
+}
+
+void ArchiveReader::finish_stream_archive(uint64_t bytes, uint64_t checksum) {
+  ChunkGroup none;
+  next_group(none);  // reads the end marker: a stream archive has no groups, so anything else is refused
+  if (bytes != header_.original_size) {
+    corrupt("the streams decode to " + str(bytes) + " bytes but the header says " + str(*header_.original_size));
+  }
+  if (checksum != checksum_) throw Error("checksum mismatch: the archive is corrupt");
 }
 
 std::vector<uint8_t> serialize_archive(const Archive& archive) {
   std::ostringstream out;
   ArchiveWriter writer(out, archive.header);
-  if (archive.header.mode == ArchiveMode::kXz) writer.write_xz_stream(archive.xz_stream);
+  if (is_stream_archive(archive.header.mode)) writer.write_parts(archive.parts);
   for (const ChunkGroup& group : archive.groups) writer.write_group(group);
   writer.finish(archive.checksum);
   std::string bytes = std::move(out).str();
@@ -394,7 +433,7 @@ Archive parse_archive(std::span<const uint8_t> bytes) {
   ArchiveReader reader(in);
   Archive archive;
   archive.header = reader.header();
-  if (archive.header.mode == ArchiveMode::kXz) archive.xz_stream = reader.read_xz_stream();
+  if (is_stream_archive(archive.header.mode)) archive.parts = reader.read_parts();
   ChunkGroup group;
   while (reader.next_group(group)) archive.groups.push_back(std::move(group));
   archive.checksum = reader.checksum();

@@ -18,13 +18,16 @@
 //              the side blobs, concatenated in order
 //   end     := varint 0   u64 checksum (XXH64, seed 0, of all original bytes)
 //
-// From format 11, a file that xz -9e shrinks more than the model has an xz archive instead: no model
-// fields and no groups, only the .xz stream xz -9e writes (codec/xz_stream.h), which the xz tool reads:
+// From format 11, a file that xz -9e, or for a PCM WAV flac -8, shrinks more than the model has an xz or
+// flac archive instead: no model fields and no groups, only streams the xz and flac tools read:
 //
-//   xz-archive := "LMC" u8 format_version   u8 mode (3: kXz)   u8 flags (1: original_size follows)
-//                 varint original_size   varint xz_bytes   xz_bytes x u8   end
+//   stream-archive := "LMC" u8 format_version   u8 mode (3: kXz, 4: kFlac)   u8 flags (1: original_size)
+//                     varint original_size   part*   end
+//   part           := varint length   length x u8
 //
-// The size bounds what a corrupt stream can make a reader write.
+// An xz archive has one part, the .xz stream xz -9e writes (codec/xz_stream.h); a flac archive has
+// three, the WAV's bytes before its samples, the FLAC stream of the samples, and the WAV's bytes after
+// them (codec/flac_archive.h). The size bounds what a corrupt stream can make a reader write.
 //
 // A group is the chunks a batch codes in lockstep; its table comes before its payload, so a reader
 // knows every chunk's offset (prefix sums of coded_bytes) before reading it and decodes the group's
@@ -77,16 +80,19 @@ namespace lmc {
 // 10: the PCM model also codes 8- and 24-bit PCM (format 7's bit coder did), and a channel whose samples
 // all end in zero bits (16-bit audio stored in 24 bits) is modelled without them, their count coded with
 // its LPC filter; all else is as in 9.
-// 11: a file xz -9e shrinks more than the model is kept as an xz archive (mode 3, above); all else is as
-// in 10.
+// 11: a file xz -9e or flac -8 shrinks more than the model is kept as an xz or flac archive (modes 3 and 4,
+// above); all else is as in 10.
 inline constexpr uint8_t kArchiveFormatVersion = 11;
 inline constexpr uint8_t kPcmWidthsFormatVersion = 10;
-inline constexpr uint8_t kXzFormatVersion = 11;
+inline constexpr uint8_t kStreamArchiveFormatVersion = 11;
 inline constexpr uint8_t kOldestReadableFormatVersion = 2;
 inline constexpr size_t kMaxSideBlobs = 16;
 
-// kXz: the xz archive above, which needs no model; the header's model fields are unset.
-enum class ArchiveMode : uint8_t { kText = 0, kBytes = 1, kAudio = 2, kXz = 3 };
+// kXz, kFlac: the stream archives above, which need no model; the header's model fields are unset.
+enum class ArchiveMode : uint8_t { kText = 0, kBytes = 1, kAudio = 2, kXz = 3, kFlac = 4 };
+bool is_stream_archive(ArchiveMode mode);
+// A stream archive's part count.
+size_t stream_archive_parts(ArchiveMode mode);
 // The dtype the model ran in: logits, hence frequencies, depend on it.
 enum class ModelDtype : uint8_t { kFloat32 = 0, kBFloat16 = 1, kFloat16 = 2 };
 
@@ -127,10 +133,10 @@ class ArchiveWriter {
  public:
   ArchiveWriter(std::ostream& out, const ArchiveHeader& header);
   void write_group(const ChunkGroup& group);
-  // An xz archive's one stream, in place of groups.
-  void write_xz_stream(std::span<const uint8_t> stream);
-  // Writes the end marker; the chunk lengths must add up to the header's original_size, if set (an xz
-  // archive's reader checks that against what its stream decodes to).
+  // A stream archive's parts, all at once, in place of groups.
+  void write_parts(const std::vector<std::vector<uint8_t>>& parts);
+  // Writes the end marker; the chunk lengths must add up to the header's original_size, if set (a
+  // stream archive's reader checks that against what its parts decode to).
   void finish(uint64_t checksum);
 
  private:
@@ -140,7 +146,7 @@ class ArchiveWriter {
   ArchiveHeader header_;
   uint64_t groups_ = 0;
   uint64_t original_bytes_ = 0;
-  bool xz_written_ = false;
+  bool parts_written_ = false;
   bool finished_ = false;
 };
 
@@ -151,10 +157,13 @@ class ArchiveReader {
   explicit ArchiveReader(std::istream& in);  // reads and checks the header
   const ArchiveHeader& header() const { return header_; }
   // Reads the next group into `group` and returns true, or reads the end marker and returns false. An
-  // xz archive has no groups: after its stream, this reads its end marker.
+  // stream archive has no groups: after its parts, this reads its end marker.
   bool next_group(ChunkGroup& group);
-  // An xz archive's stream, read in bounded steps; once, before next_group().
-  std::vector<uint8_t> read_xz_stream();
+  // A stream archive's parts, read in bounded steps; once, before next_group().
+  std::vector<std::vector<uint8_t>> read_parts();
+  // After a stream archive's parts have decoded to `bytes` bytes with XXH64 `checksum`: reads the end
+  // marker and checks both against what the archive records.
+  void finish_stream_archive(uint64_t bytes, uint64_t checksum);
   // After next_group() returned false: the stored checksum and the total of the chunk lengths.
   uint64_t checksum() const { return checksum_; }
   uint64_t original_size() const { return original_bytes_; }
@@ -165,7 +174,7 @@ class ArchiveReader {
   uint64_t groups_ = 0;
   uint64_t original_bytes_ = 0;
   uint64_t checksum_ = 0;
-  bool xz_read_ = false;
+  bool parts_read_ = false;
   bool ended_ = false;
 };
 
@@ -173,7 +182,7 @@ class ArchiveReader {
 struct Archive {
   ArchiveHeader header;
   std::vector<ChunkGroup> groups;
-  std::vector<uint8_t> xz_stream;  // an xz archive's, which has no groups
+  std::vector<std::vector<uint8_t>> parts;  // a stream archive's, which has no groups
   uint64_t checksum = 0;
 };
 std::vector<uint8_t> serialize_archive(const Archive& archive);

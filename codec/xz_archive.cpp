@@ -26,13 +26,13 @@ uint64_t write_xz_archive(std::istream& in, std::ostream& out) {
   header.mode = ArchiveMode::kXz;
   header.original_size = size;
   ArchiveWriter writer(out, header);
-  writer.write_xz_stream(encoder.finish());
+  writer.write_parts({encoder.finish()});
   writer.finish(checksum.digest());
   return size;
 }
 
 uint64_t decode_xz_archive(ArchiveReader& reader, std::ostream& out) {
-  const std::vector<uint8_t> stream = reader.read_xz_stream();
+  const std::vector<uint8_t> stream = reader.read_parts()[0];
   const uint64_t expected = reader.header().original_size.value_or(0);
   ContentChecksum checksum;
   uint64_t size = 0;
@@ -47,13 +47,7 @@ uint64_t decode_xz_archive(ArchiveReader& reader, std::ostream& out) {
     });
   });
   if (!out) throw Error("writing the output failed");
-  ChunkGroup none;
-  reader.next_group(none);
-  if (size != expected) {
-    throw Error("archive corrupt: the xz stream holds " + std::to_string(size) + " bytes but the header says " +
-                std::to_string(expected));
-  }
-  if (checksum.digest() != reader.checksum()) throw Error("checksum mismatch: the archive is corrupt");
+  reader.finish_stream_archive(size, checksum.digest());
   return size;
 }
 

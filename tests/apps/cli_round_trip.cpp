@@ -41,4 +41,27 @@ json round_trip(const std::string& bytes, const std::string& extra, const std::s
   return round_trip_once(bytes, extra, model);
 }
 
+void write_wav(const fs::path& path, int bits, int channels, int frames, int loud_frames, int stored_bits) {
+  const std::string script =
+      "import math, random, struct, sys, wave\n"
+      "bits, ch, n, loud = " + std::to_string(bits) + ", " + std::to_string(channels) + ", " + std::to_string(frames) +
+      ", " + std::to_string(loud_frames) + "\n"
+      "stored = " + std::to_string(stored_bits ? stored_bits : bits) + "\n"
+      "random.seed(bits * 10 + ch)\n"
+      "w = wave.open(sys.argv[1], 'wb'); w.setnchannels(ch); w.setsampwidth(stored // 8); w.setframerate(16000)\n"
+      "peak = (1 << (bits - 1)) - 1\n"
+      "out = bytearray()\n"
+      "for i in range(n):\n"
+      "    for c in range(ch):\n"
+      "        v = int(peak * 0.5 * math.sin(i * 0.05 * (c + 1))) + random.randint(-50, 50)\n"
+      "        if i < loud: v = random.randint(-peak - 1, peak)\n"
+      "        v <<= stored - bits\n"
+      "        if stored == 8: out += bytes([(v >> 0) + 128 & 255])\n"
+      "        else: out += (v & ((1 << stored) - 1)).to_bytes(stored // 8, 'little')\n"
+      "w.writeframes(bytes(out)); w.close()\n";
+  write_file(path.string() + ".py", script);
+  auto r = run_command(setting("LMC_PYTHON") + " " + path.string() + ".py " + path.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
 }  // namespace lmc::testing

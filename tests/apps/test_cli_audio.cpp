@@ -23,31 +23,7 @@ using testing::round_trip;
 using testing::round_trip_once;
 using testing::run_lmc;
 using testing::write_file;
-
-// Writes a WAV with Python's `wave` module (an independent writer): a sine with noise, or in its first
-// `loud_frames` frames full-scale noise; `bits`-bit samples, stored in `stored_bits` (the low bits zero).
-void write_wav(const fs::path& path, int bits, int channels, int frames, int loud_frames = 0, int stored_bits = 0) {
-  const std::string script =
-      "import math, random, struct, sys, wave\n"
-      "bits, ch, n, loud = " + std::to_string(bits) + ", " + std::to_string(channels) + ", " + std::to_string(frames) +
-      ", " + std::to_string(loud_frames) + "\n"
-      "stored = " + std::to_string(stored_bits ? stored_bits : bits) + "\n"
-      "random.seed(bits * 10 + ch)\n"
-      "w = wave.open(sys.argv[1], 'wb'); w.setnchannels(ch); w.setsampwidth(stored // 8); w.setframerate(16000)\n"
-      "peak = (1 << (bits - 1)) - 1\n"
-      "out = bytearray()\n"
-      "for i in range(n):\n"
-      "    for c in range(ch):\n"
-      "        v = int(peak * 0.5 * math.sin(i * 0.05 * (c + 1))) + random.randint(-50, 50)\n"
-      "        if i < loud: v = random.randint(-peak - 1, peak)\n"
-      "        v <<= stored - bits\n"
-      "        if stored == 8: out += bytes([(v >> 0) + 128 & 255])\n"
-      "        else: out += (v & ((1 << stored) - 1)).to_bytes(stored // 8, 'little')\n"
-      "w.writeframes(bytes(out)); w.close()\n";
-  write_file(path.string() + ".py", script);
-  auto r = testing::run_command(testing::setting("LMC_PYTHON") + " " + path.string() + ".py " + path.string());
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-}
+using testing::write_wav;
 
 TEST(CliCodecAudio, PcmWavRoundTripsInAudioMode) {
   testing::TempDir tmp;
@@ -56,7 +32,7 @@ TEST(CliCodecAudio, PcmWavRoundTripsInAudioMode) {
       SCOPED_TRACE(std::to_string(bits) + "-bit, " + std::to_string(channels) + " channel(s)");
       fs::path wav = tmp / (std::to_string(bits) + "bit_" + std::to_string(channels) + "ch.wav");
       write_wav(wav, bits, channels, 1500);
-      json stats = round_trip(read_file(wav));
+      json stats = round_trip(read_file(wav), "--model-only");
       EXPECT_EQ(stats["mode"], "audio");
     }
   }
@@ -70,7 +46,7 @@ TEST(CliCodecAudio, LowBitContextsFollowTheFormatVersion) {
   testing::TempDir tmp;
   write_wav(tmp / "a.wav", 16, 1, 1500);
   // Without the match model, format 11 differs from formats 3 to 7 in the low bits alone.
-  auto c = run_lmc("compress -k --no-xz --no-match --threads 1 --chunk-bytes 1001" + model_flag() + "-o " +
+  auto c = run_lmc("compress -k --model-only --no-match --threads 1 --chunk-bytes 1001" + model_flag() + "-o " +
                    (tmp / "a.lmc").string() + " " + (tmp / "a.wav").string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   const std::string archive = read_file(tmp / "a.lmc");
@@ -100,9 +76,9 @@ TEST(CliCodecAudio, PcmIsCodedWithThePcmModelAtEveryWidth) {
     SCOPED_TRACE(std::to_string(bits) + "-bit, " + std::to_string(channels) + " channel(s)");
     write_wav(tmp / "a.wav", bits, channels, 6000);
     const std::string wav = read_file(tmp / "a.wav");
-    const double with_pcm_model = round_trip(wav, "--no-xz")["bytes_out"].get<double>();
+    const double with_pcm_model = round_trip(wav, "--model-only")["bytes_out"].get<double>();
     const double apart =
-        round_trip(wav, bits == 24 ? "--no-xz --chunk-bytes 2048" : "--no-xz --chunk-bytes 2047")["bytes_out"].get<double>();
+        round_trip(wav, bits == 24 ? "--model-only --chunk-bytes 2048" : "--model-only --chunk-bytes 2047")["bytes_out"].get<double>();
     // In 8 bits the noise (uniform over 101 values, log2 101 = 6.66 bits a sample) is most of the signal.
     EXPECT_LT(with_pcm_model, (bits == 8 ? 0.85 : 0.75) * apart);
   }
@@ -118,8 +94,8 @@ TEST(CliCodecAudio, WastedBitsAreNotCoded) {
     write_wav(tmp / "a16.wav", 16, channels, 4000);
     write_wav(tmp / "a24.wav", 16, channels, 4000, 0, 24);
     const double as16 =
-        round_trip(read_file(tmp / "a16.wav"), "--no-xz --chunk-bytes 1364")["bytes_out"].get<double>();
-    const double as24 = round_trip(read_file(tmp / "a24.wav"), "--no-xz")["bytes_out"].get<double>();
+        round_trip(read_file(tmp / "a16.wav"), "--model-only --chunk-bytes 1364")["bytes_out"].get<double>();
+    const double as24 = round_trip(read_file(tmp / "a24.wav"), "--model-only")["bytes_out"].get<double>();
     EXPECT_LT(as24, 1.02 * as16);
   }
 }
@@ -128,7 +104,7 @@ TEST(CliCodecAudio, WastedBitsAreNotCoded) {
 // if `decodes`, else it is refused (with the error line `refusal`, if one is given) and leaves no output.
 void expect_relabelled_archive(const testing::TempDir& tmp, char version, bool decodes,
                                const std::string& refusal = "") {
-  auto c = run_lmc("compress -k -f --no-xz --threads 1" + model_flag() + "-o " + (tmp / "a.lmc").string() + " " +
+  auto c = run_lmc("compress -k -f --model-only --threads 1" + model_flag() + "-o " + (tmp / "a.lmc").string() + " " +
                    (tmp / "a.wav").string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   std::string archive = read_file(tmp / "a.lmc");

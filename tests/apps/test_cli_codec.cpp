@@ -90,7 +90,7 @@ TEST(CliCodec, TwentyMegabytesRoundTripBitExact) {
 // plus its header and tables; text and noise in one group (coded and stored streams in lockstep) decode.
 TEST(CliCodec, IncompressibleChunksAreStoredNotExpanded) {
   const std::string noise = random_bytes(3 * 2048 + 100, 9);
-  json s = round_trip(noise, "--no-xz");
+  json s = round_trip(noise, "--model-only");
   EXPECT_EQ(s["stored_chunks"], 4);
   EXPECT_LE(s["bytes_out"].get<double>(), noise.size() + 64.0) << "header, 4 chunk entries and the end only";
   const std::string text = read_file(shipped("sample.txt"));
@@ -343,7 +343,7 @@ TEST(CliCodecShared, RealFilesOfEveryKindRoundTrip) {
   ASSERT_EQ(decoded.exit_code, 0) << decoded.err;
   for (const char* threads : {"--threads 1", "--threads 2"}) {
     SCOPED_TRACE(threads);
-    EXPECT_EQ(round_trip(read_file(tmp / "a.wav"), threads)["mode"], "audio");
+    EXPECT_EQ(round_trip(read_file(tmp / "a.wav"), threads + " --model-only"s)["mode"], "audio");
   }
 }
 

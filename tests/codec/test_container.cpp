@@ -243,7 +243,7 @@ TEST(Container, RejectsBadHeaderFields) {
     change(h);
     return parse_error(reference_bytes(h).bytes);
   };
-  EXPECT_EQ(error_with([](HeaderFields& h) { h.mode = 4; }), "archive corrupt: unknown mode 4");
+  EXPECT_EQ(error_with([](HeaderFields& h) { h.mode = 5; }), "archive corrupt: unknown mode 5");
   EXPECT_EQ(error_with([](HeaderFields& h) {
               h.mode = 3;
               h.version = 10;

@@ -149,7 +149,8 @@ TEST(XzArchive, HasTheDocumentedLayoutAndRoundTrips) {
   Archive parsed = parse_archive(as_bytes(archive));
   EXPECT_EQ(parsed.header.mode, ArchiveMode::kXz);
   EXPECT_EQ(parsed.header.original_size, text.size());
-  EXPECT_TRUE(as_string(parsed.xz_stream) == stream);
+  ASSERT_EQ(parsed.parts.size(), 1u);
+  EXPECT_TRUE(as_string(parsed.parts[0]) == stream);
   EXPECT_TRUE(parsed.groups.empty());
   EXPECT_TRUE(as_string(serialize_archive(parsed)) == archive);
 }
@@ -165,17 +166,18 @@ TEST(XzArchive, RefusesEveryCorruption) {
     return unpack(bad);
   };
   EXPECT_EQ(changed(3, 10), "archive corrupt: unknown mode 3") << "no xz archives before format 11";
-  EXPECT_EQ(changed(4, 4), "archive corrupt: unknown mode 4");
+  EXPECT_EQ(changed(4, 5), "archive corrupt: unknown mode 5");
   EXPECT_EQ(changed(5, 3), "archive corrupt: unknown header flags 3 in an xz archive");
   EXPECT_EQ(changed(5, 0), "archive corrupt: an xz archive without its original size");
-  EXPECT_EQ(changed(6, static_cast<char>(0xad)), "archive corrupt: the xz stream holds 300 bytes but the header says 301");
+  EXPECT_EQ(changed(6, static_cast<char>(0xad)),
+            "archive corrupt: the streams decode to 300 bytes but the header says 301");
   EXPECT_EQ(changed(6, static_cast<char>(0xab)),
             "archive corrupt: the xz stream holds more than the 299 bytes the header says");
   EXPECT_EQ(changed(stream_at + 20, static_cast<char>(archive[stream_at + 20] ^ 1)),
             "archive corrupt: xz stream: corrupt data");
   EXPECT_EQ(changed(archive.size() - 1, static_cast<char>(archive.back() ^ 1)),
             "checksum mismatch: the archive is corrupt");
-  EXPECT_EQ(changed(stream_end, 1), "archive corrupt: unexpected data after the xz stream");
+  EXPECT_EQ(changed(stream_end, 1), "archive corrupt: unexpected data after the last part of an xz archive");
   EXPECT_EQ(unpack(archive + "x"), "archive corrupt: unexpected data after the end marker");
   for (size_t keep = 4; keep < archive.size(); ++keep) {
     const std::string error = unpack(archive.substr(0, keep));
@@ -194,15 +196,16 @@ TEST(XzArchive, WriterAndReaderKeepTheirOrder) {
   group.add_chunk(1, 0, std::vector<uint8_t>{'x'});
   EXPECT_THROW(writer.write_group(group), Error);
   EXPECT_THROW(writer.finish(0), Error) << "an xz archive needs its stream";
-  writer.write_xz_stream(xz_encode("x"));
-  EXPECT_THROW(writer.write_xz_stream(xz_encode("x")), Error);
+  EXPECT_THROW(writer.write_parts({xz_encode("x"), {}}), Error) << "an xz archive has one part";
+  writer.write_parts({xz_encode("x")});
+  EXPECT_THROW(writer.write_parts({xz_encode("x")}), Error);
   writer.finish(content_checksum("x"));
 
   std::istringstream in(out.str());
   ArchiveReader reader(in);
   ChunkGroup none;
   EXPECT_THROW(reader.next_group(none), Error) << "the stream comes first";
-  EXPECT_EQ(decode(as_string(reader.read_xz_stream())), "x");
+  EXPECT_EQ(decode(as_string(reader.read_parts()[0])), "x");
   EXPECT_FALSE(reader.next_group(none));
 
   ArchiveHeader text_header;
@@ -210,7 +213,7 @@ TEST(XzArchive, WriterAndReaderKeepTheirOrder) {
   text_header.total_bits = 24;
   std::ostringstream text_out;
   ArchiveWriter text_writer(text_out, text_header);
-  EXPECT_THROW(text_writer.write_xz_stream(xz_encode("x")), Error) << "only an xz archive has a stream";
+  EXPECT_THROW(text_writer.write_parts({xz_encode("x")}), Error) << "only an xz or flac archive has parts";
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
-// `lmc compress` keeps xz -9e's stream when it is smaller than the model's archive: the choice, the
-// archive's size against the real xz tool, its stream read back by that tool, decoding without the
-// model, and the cases that keep the model's archive (--no-xz, --no-store, stdin).
+// `lmc compress` keeps xz -9e's stream, or for a WAV flac -8's, when it is smaller than the model's
+// archive: the choice, the archive's size against the real tools, its stream read back by them, decoding
+// without the model, and the cases that keep the model's archive (--model-only, --no-store, stdin).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -20,6 +20,7 @@ using testing::read_file;
 using testing::run_command;
 using testing::run_lmc;
 using testing::write_file;
+using testing::write_wav;
 
 std::string random_bytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -34,11 +35,14 @@ size_t varint_size(uint64_t value) {
   return n;
 }
 
-class CliXz : public ::testing::Test {
+class CliStreamArchive : public ::testing::Test {
  protected:
   // Compresses `bytes` from a file with `flags`; returns the JSON statistics (the archive is tmp_/in.lmc).
   json compress(const std::string& bytes, const std::string& flags) {
     write_file(tmp_ / "in", bytes);
+    return compress_in(flags);
+  }
+  json compress_in(const std::string& flags) {
     auto c = run_lmc("compress -k -f --json --threads 1 " + flags + model_flag() + "-o " + archive().string() + " " +
                      (tmp_ / "in").string());
     EXPECT_EQ(c.exit_code, 0) << c.err;
@@ -57,7 +61,7 @@ class CliXz : public ::testing::Test {
 // Random bytes said three times: the model, here without the match model, sees each 2048-byte chunk on
 // its own and must store them all, while xz finds the repeats. The archive is then the real xz tool's
 // output behind lmc's 6-byte header, the lengths and the end marker, and the tool reads it back.
-TEST_F(CliXz, XzStreamIsKeptWhenSmaller) {
+TEST_F(CliStreamArchive, XzStreamIsKeptWhenSmaller) {
   if (run_command("command -v xz").exit_code != 0) GTEST_SKIP() << "'xz' is not installed: nothing to check against";
   const std::string once = random_bytes(6000, 1), input = once + once + once;
   json s = compress(input, "--no-match --verify");
@@ -80,15 +84,15 @@ TEST_F(CliXz, XzStreamIsKeptWhenSmaller) {
   EXPECT_EQ(early["bytes_out"], s["bytes_out"]);
   EXPECT_LT(early["model_bytes_in"].get<double>(), input.size());
 
-  // The model's own archive is what --no-xz keeps, and the larger one.
-  json model = compress(input, "--no-match --no-xz");
+  // The model's own archive is what --model-only keeps, and the larger one.
+  json model = compress(input, "--no-match --model-only");
   EXPECT_EQ(model["mode"], "text");
   EXPECT_GT(model["bytes_out"].get<double>(), s["bytes_out"].get<double>());
 }
 
 // An xz archive records no model: lmc decompresses it exactly with any model or none, and damage is a
 // one-line error that leaves no output.
-TEST_F(CliXz, XzArchiveDecodesWithoutItsModel) {
+TEST_F(CliStreamArchive, XzArchiveDecodesWithoutItsModel) {
   const std::string once = random_bytes(5000, 2), input = once + once;
   ASSERT_EQ(compress(input, "--no-match")["mode"], "xz");
   const fs::path other = testing::golden_dir("cli_models") / "micro_bytes_model";
@@ -112,15 +116,15 @@ TEST_F(CliXz, XzArchiveDecodesWithoutItsModel) {
   EXPECT_FALSE(fs::exists(tmp_ / "out"));
 }
 
-// Where the model wins, the archive is byte for byte the one --no-xz writes. --no-store measures the
+// Where the model wins, the archive is byte for byte the one --model-only writes. --no-store measures the
 // model, so it keeps the model's archive, as does input from stdin, which cannot be read twice.
-TEST_F(CliXz, ModelArchiveIsKeptWhenSmallerOrAsked) {
+TEST_F(CliStreamArchive, ModelArchiveIsKeptWhenSmallerOrAsked) {
   std::string text;
   for (int i = 0; text.size() < 12000; ++i) text += "line " + std::to_string(i * 7 % 13) + " of the text\n";
   json s = compress(text, "");
   ASSERT_EQ(s["mode"], "text");
   const std::string weighed = read_file(archive());
-  compress(text, "--no-xz");
+  compress(text, "--model-only");
   EXPECT_TRUE(read_file(archive()) == weighed);
 
   const std::string once = random_bytes(6000, 3), repeated = once + once + once;
@@ -130,6 +134,41 @@ TEST_F(CliXz, ModelArchiveIsKeptWhenSmallerOrAsked) {
                    " - < " + (tmp_ / "in").string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(json::parse(c.out)["mode"], "text");
+}
+
+// A 16-bit stereo WAV in chunks that split its frames, so the tiny random model codes the low bits
+// apart and cannot match flac: the archive is flac -8's stream of the samples between the WAV's own
+// bytes, as long as the flac tool's file (which adds metadata blocks) plus the 44-byte WAV header and
+// lmc's header and lengths at most, and the flac tool reads that stream back to the same samples.
+TEST_F(CliStreamArchive, FlacStreamIsKeptForAWavWhenSmaller) {
+  write_wav(tmp_ / "in", 16, 2, 6000);
+  const std::string wav = read_file(tmp_ / "in");
+  json s = compress_in("--chunk-bytes 2047 --verify");
+  ASSERT_EQ(s["mode"], "flac");
+  json model = compress_in("--chunk-bytes 2047 --model-only");
+  EXPECT_EQ(model["mode"], "audio");
+  EXPECT_GT(model["bytes_out"].get<double>(), s["bytes_out"].get<double>());
+  compress_in("--chunk-bytes 2047");
+  const std::string archive_bytes = read_file(archive());
+  EXPECT_EQ(archive_bytes.size(), s["bytes_out"].get<size_t>());
+  auto d = run_command("LMC_MODELS_DIR=" + (tmp_ / "no_models").string() + " " + testing::setting("LMC_BIN") +
+                       " decompress -k -f -o " + (tmp_ / "out.wav").string() + " " + archive().string());
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_TRUE(read_file(tmp_ / "out.wav") == wav);
+  if (run_command("command -v flac").exit_code != 0) {
+    GTEST_SKIP() << "'flac' is not installed: nothing to check against";
+  }
+  auto f = run_command("flac -8 --no-padding -s -f -o " + (tmp_ / "tool.flac").string() + " " + (tmp_ / "in").string());
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  EXPECT_LE(archive_bytes.size(), fs::file_size(tmp_ / "tool.flac") + 44 + 6 + 3 + 3 * 3 + 9);
+  const size_t stream_at = archive_bytes.find("fLaC");
+  ASSERT_NE(stream_at, std::string::npos);
+  // After the stream: the WAV's empty tail (its length, 0) and the end marker (0 and the checksum).
+  write_file(tmp_ / "stream.flac", archive_bytes.substr(stream_at, archive_bytes.size() - stream_at - 1 - 9));
+  auto back =
+      run_command("flac -d -s -f -o " + (tmp_ / "by_tool.wav").string() + " " + (tmp_ / "stream.flac").string());
+  EXPECT_EQ(back.exit_code, 0) << back.err;
+  EXPECT_TRUE(read_file(tmp_ / "by_tool.wav").substr(44) == wav.substr(44)) << "the same samples";
 }
 
 }  // namespace
