@@ -1,8 +1,9 @@
 // lmc's compressor: the LMCompress pipeline. Input is cut into chunks (2048 bytes by default), each
 // tokenized and coded on its own from BOS; B chunks run through the model in lockstep as a group, and
-// each token is arithmetic-coded under the model's quantised distribution. Archives stream group by
-// group (bounded memory for text and bytes), carry a checksum of the original, and record everything
-// decoding must match (model fingerprint, dtype, batch, threads, chunk size), refusing a mismatch.
+// each token is arithmetic-coded under the model's quantised distribution. compress() streams its archive
+// group by group (bounded memory for text and bytes); archives carry a checksum of the original and record
+// everything decoding must match (model fingerprint, dtype, batch, threads, chunk size), refusing a
+// mismatch. compress_smallest() weighs that archive against xz's and flac's.
 #pragma once
 
 #include <cstdint>
