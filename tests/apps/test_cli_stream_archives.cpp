@@ -171,5 +171,32 @@ TEST_F(CliStreamArchive, FlacStreamIsKeptForAWavWhenSmaller) {
   EXPECT_TRUE(read_file(tmp_ / "by_tool.wav").substr(44) == wav.substr(44)) << "the same samples";
 }
 
+// Where the model wins, weighing changes nothing: a LibriSpeech utterance under the shipped audio model
+// gets the very archive --model-only writes, smaller than the flac tool's file.
+TEST(CliStreamArchiveShared, SpeechKeepsTheAudioModelsArchive) {
+  auto shared = testing::shared_data();
+  if (!shared) GTEST_SKIP() << "../shared/data is absent: the LibriSpeech utterance is not there";
+  if (run_command("command -v flac").exit_code != 0) {
+    GTEST_SKIP() << "'flac' is not installed: it decodes the utterance";
+  }
+  testing::TempDir tmp;
+  auto d = run_command("flac -d -s -o " + (tmp / "a.wav").string() + " " +
+                       (*shared / "audio/librispeech_test/3005-163389-0007.flac").string());
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  const fs::path models = fs::path(testing::setting("LMC_SOURCE_DIR")) / "models";
+  const std::string audio_model = " --model " + (models / "audio").string();
+  auto weighed = run_lmc("compress -k --json --threads 2" + audio_model + " -o " + (tmp / "weighed.lmc").string() +
+                         " " + (tmp / "a.wav").string());
+  ASSERT_EQ(weighed.exit_code, 0) << weighed.err;
+  EXPECT_EQ(json::parse(weighed.out)["mode"], "audio");
+  auto model_only = run_lmc("compress -k --model-only --threads 2" + audio_model + " -o " +
+                            (tmp / "model_only.lmc").string() + " " + (tmp / "a.wav").string());
+  ASSERT_EQ(model_only.exit_code, 0) << model_only.err;
+  EXPECT_TRUE(read_file(tmp / "weighed.lmc") == read_file(tmp / "model_only.lmc"));
+  auto f = run_command("flac -8 --no-padding -s -o " + (tmp / "a.flac").string() + " " + (tmp / "a.wav").string());
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  EXPECT_LT(fs::file_size(tmp / "weighed.lmc"), fs::file_size(tmp / "a.flac"));
+}
+
 }  // namespace
 }  // namespace lmc

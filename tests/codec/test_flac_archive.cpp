@@ -21,8 +21,10 @@ void put_le(std::string& out, uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(value >> (8 * i)));
 }
 
-// A PCM WAV of a sine with noise; `extra` is a chunk after the samples (a LIST chunk, as editors write).
-std::string make_wav(int bits, int channels, int frames, const std::string& extra = "", uint32_t rate = 16000) {
+// A PCM WAV of a sine with noise; `extra` is a chunk after the samples (a LIST chunk, as editors write),
+// `before` one between the format and the samples.
+std::string make_wav(int bits, int channels, int frames, const std::string& extra = "", uint32_t rate = 16000,
+                     const std::string& before = "") {
   std::mt19937 rng(static_cast<uint32_t>(bits * 10 + channels));
   std::string pcm;
   const double peak = std::ldexp(1.0, bits - 1) - 1;
@@ -42,7 +44,7 @@ std::string make_wav(int bits, int channels, int frames, const std::string& extr
   put_le(fmt, static_cast<uint64_t>(bits), 2);
   std::string body = "WAVEfmt ";
   put_le(body, fmt.size(), 4);
-  body += fmt + "data";
+  body += fmt + before + "data";
   put_le(body, pcm.size(), 4);
   body += pcm + extra;
   std::string wav = "RIFF";
@@ -100,6 +102,10 @@ TEST(FlacArchive, RestoresTheWavAroundItsSamples) {
     EXPECT_EQ(parsed.parts[0].size(), data::parse_wav(as_span(wav)).data_offset);
     EXPECT_TRUE(std::string(parsed.parts[2].begin(), parsed.parts[2].end()) == list_chunk());
   }
+  const std::string listed_first = make_wav(16, 2, 3000, "", 16000, list_chunk());
+  const Archive parsed = parse_archive(as_span(*flac_archive(listed_first)));
+  EXPECT_EQ(parsed.parts[0].size(), 44 + list_chunk().size()) << "a chunk before the samples is in the head";
+  EXPECT_TRUE(unpack(*flac_archive(listed_first)) == listed_first);
 }
 
 // The real flac tool decodes the archive's stream to the WAV's samples, and its own -8 file has the
