@@ -26,12 +26,18 @@ void rewind(std::istream& in, std::istream::pos_type start) {
   if (!in) throw Error("rewinding the input failed");
 }
 
+struct StreamArchive {
+  std::string bytes;
+  ArchiveMode mode = ArchiveMode::kXz;
+  uint64_t input_bytes = 0;
+};
+
 // The smaller of the input's xz archive and, for a PCM WAV flac takes, its flac archive.
-std::string stream_archive(std::istream& in, std::istream::pos_type start, uint64_t& input_bytes, ArchiveMode& mode) {
+StreamArchive smallest_stream_archive(std::istream& in, std::istream::pos_type start) {
   std::ostringstream xz;
-  input_bytes = write_xz_archive(in, xz);
-  mode = ArchiveMode::kXz;
-  std::string smallest = std::move(xz).str();
+  StreamArchive smallest;
+  smallest.input_bytes = write_xz_archive(in, xz);
+  smallest.bytes = std::move(xz).str();
   rewind(in, start);
   std::string prefix(12, '\0');
   in.read(prefix.data(), static_cast<std::streamsize>(prefix.size()));
@@ -41,9 +47,9 @@ std::string stream_archive(std::istream& in, std::istream::pos_type start, uint6
   std::ostringstream whole;
   whole << in.rdbuf();
   rewind(in, start);
-  if (auto flac = flac_archive(whole.view()); flac && flac->size() < smallest.size()) {
-    mode = ArchiveMode::kFlac;
-    smallest = std::move(*flac);
+  if (auto flac = flac_archive(whole.view()); flac && flac->size() < smallest.bytes.size()) {
+    smallest.mode = ArchiveMode::kFlac;
+    smallest.bytes = std::move(*flac);
   }
   return smallest;
 }
@@ -57,10 +63,8 @@ CodecStats compress_smallest(const CodecModel& codec, std::istream& in, std::opt
   if (start == std::istream::pos_type(-1)) {
     throw Error("compress_smallest reads its input more than once: it must be seekable");
   }
-  uint64_t input_bytes = 0;
-  ArchiveMode stream_mode = ArchiveMode::kXz;
-  const std::string streams = stream_archive(in, start, input_bytes, stream_mode);
-  const uint64_t stream_bytes = streams.size();
+  const StreamArchive streams = smallest_stream_archive(in, start);
+  const uint64_t stream_bytes = streams.bytes.size();
 
   std::ostringstream model_archive;
   uint64_t model_bytes_in = 0;
@@ -77,14 +81,14 @@ CodecStats compress_smallest(const CodecModel& codec, std::istream& in, std::opt
   const bool model_smaller = model_stats && model_stats->bytes_out <= stream_bytes;
   CodecStats stats = model_smaller ? *model_stats : CodecStats{};
   if (!model_smaller) {
-    stats.mode = stream_mode;
-    stats.bytes_in = input_bytes;
+    stats.mode = streams.mode;
+    stats.bytes_in = streams.input_bytes;
     stats.bytes_out = stream_bytes;
     stats.model_bytes_in = model_bytes_in;
     stats.model_bytes_out = written(model_archive);
-    if (progress) progress(input_bytes);
+    if (progress) progress(streams.input_bytes);
   }
-  out << (model_smaller ? model_archive.view() : std::string_view(streams));
+  out << (model_smaller ? model_archive.view() : std::string_view(streams.bytes));
   if (!out) throw Error("writing the archive failed");
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
   return stats;
