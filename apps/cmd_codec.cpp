@@ -19,6 +19,7 @@
 #include "apps/commands.h"
 #include "apps/file_streams.h"
 #include "apps/model_options.h"
+#include "codec/baselines.h"
 #include "codec/codec.h"
 #include "codec/container.h"
 #include "common/error.h"
@@ -220,7 +221,8 @@ void print_stats(const CodecStats& s, bool as_json, bool compressing) {
                  archive_mode_name(s.mode).c_str(), static_cast<unsigned long long>(s.bytes_in),
                  static_cast<unsigned long long>(s.bytes_out),
                  j["bits_per_byte"].get<double>(), j["ratio"].get<double>(), j["kb_per_second"].get<double>(),
-                 s.mode == ArchiveMode::kXz ? "xz -9e" : "flac -8", static_cast<unsigned long long>(s.model_bytes_out),
+                 baseline_name(s.mode == ArchiveMode::kXz ? Baseline::kXz : Baseline::kFlac).c_str(),
+                 static_cast<unsigned long long>(s.model_bytes_out),
                  static_cast<unsigned long long>(s.model_bytes_in));
   } else if (compressing) {
     std::fprintf(stderr, "%s: %llu -> %llu bytes, %.4f bits/byte (model %.4f), ratio %.3f, %.1f KB/s\n",

@@ -97,17 +97,6 @@ std::vector<FLAC__int32> flac_samples(std::string_view pcm, uint32_t bytes_per_s
   return samples;
 }
 
-// The WAV's layout, or nullopt if flac cannot take it (not PCM WAV, or no samples).
-std::optional<data::WavLayout> flac_input(std::string_view file) {
-  try {
-    auto layout = data::parse_wav({reinterpret_cast<const uint8_t*>(file.data()), file.size()});
-    if (layout.data_size == 0) return std::nullopt;
-    return layout;
-  } catch (const Error&) {
-    return std::nullopt;
-  }
-}
-
 uint64_t general_size(Baseline baseline, std::string_view bytes) {
   switch (baseline) {
     case Baseline::kGzip: return gzip_size(bytes);
@@ -161,6 +150,16 @@ std::vector<uint8_t> flac_encode(std::string_view pcm, const data::PcmFormat& fo
                                                                 static_cast<uint32_t>(frames));
   if (!FLAC__stream_encoder_finish(encoder.get()) || !encoded) throw Error("flac: encoding failed");
   return std::move(buffer.bytes);
+}
+
+std::optional<data::WavLayout> flac_input(std::string_view file) {
+  try {
+    auto layout = data::parse_wav({reinterpret_cast<const uint8_t*>(file.data()), file.size()});
+    if (layout.data_size == 0) return std::nullopt;
+    return layout;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
 }
 
 std::string baseline_name(Baseline baseline) {

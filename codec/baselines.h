@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "data/pcm_format.h"
+#include "data/wav.h"
 
 namespace lmc {
 
@@ -32,6 +33,9 @@ std::string baseline_name(Baseline baseline);
 // Compressed size of a whole file. flac encodes the samples of a PCM WAV (8/16/24/32-bit) and returns
 // nullopt for anything else. Throws lmc::Error if a library fails.
 std::optional<uint64_t> compressed_size(Baseline baseline, std::string_view file);
+
+// The WAV's layout, or nullopt if flac cannot take it (not PCM WAV, or no samples).
+std::optional<data::WavLayout> flac_input(std::string_view file);
 
 // A FLAC stream of interleaved PCM samples as laid out in a WAV's data chunk (8-bit unsigned, wider
 // signed little-endian), at flac -8. kAsTheTool adds the metadata blocks the flac tool writes (a

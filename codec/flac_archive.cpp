@@ -14,10 +14,6 @@ namespace {
 
 enum Part : size_t { kWavHead = 0, kFlacStream = 1, kWavTail = 2 };
 
-std::span<const uint8_t> as_span(std::string_view bytes) {
-  return {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()};
-}
-
 std::vector<uint8_t> as_bytes(std::string_view bytes) { return {bytes.begin(), bytes.end()}; }
 
 void write_checked(std::ostream& out, ContentChecksum& checksum, std::span<const uint8_t> bytes) {
@@ -29,20 +25,13 @@ void write_checked(std::ostream& out, ContentChecksum& checksum, std::span<const
 }  // namespace
 
 std::optional<std::string> flac_archive(std::string_view wav) {
-  data::WavLayout layout;
-  try {
-    layout = data::parse_wav(as_span(wav));
-  } catch (const Error&) {
-    return std::nullopt;  // not a PCM WAV lmc reads: xz and the model still weigh it
-  }
-  const uint16_t bits = layout.format.bits_per_sample;
-  if (layout.data_size == 0 || (bits != 8 && bits != 16 && bits != 24)) {
-    return std::nullopt;
-  }
-  const std::string_view pcm = wav.substr(layout.data_offset, layout.data_size);
+  const std::optional<data::WavLayout> layout = flac_input(wav);
+  const uint16_t bits = layout ? layout->format.bits_per_sample : 0;
+  if (bits != 8 && bits != 16 && bits != 24) return std::nullopt;  // xz and the model still weigh it
+  const std::string_view pcm = wav.substr(layout->data_offset, layout->data_size);
   std::vector<uint8_t> stream;
   try {
-    stream = flac_encode(pcm, layout.format, FlacMetadata::kNone);
+    stream = flac_encode(pcm, layout->format, FlacMetadata::kNone);
   } catch (const Error&) {
     return std::nullopt;  // a format parse_wav reads and libFLAC refuses: a sample rate outside FLAC's subset
   }
@@ -51,8 +40,8 @@ std::optional<std::string> flac_archive(std::string_view wav) {
   header.original_size = wav.size();
   std::ostringstream out;
   ArchiveWriter writer(out, header);
-  writer.write_parts({as_bytes(wav.substr(0, layout.data_offset)), std::move(stream),
-                      as_bytes(wav.substr(layout.data_offset + layout.data_size))});
+  writer.write_parts({as_bytes(wav.substr(0, layout->data_offset)), std::move(stream),
+                      as_bytes(wav.substr(layout->data_offset + layout->data_size))});
   writer.finish(content_checksum(wav));
   return std::move(out).str();
 }
