@@ -243,10 +243,15 @@ int64_t parse_batch(const std::string& text) {
   return batch;
 }
 
-void run_compress(const CodecCommandOptions& options) {
+// --json and an output on stdout would interleave the statistics with the data.
+void check_json_output(const CodecCommandOptions& options, const char* what) {
   if (options.as_json && (options.output == "-" || (options.output.empty() && options.input == "-"))) {
-    throw Error("--json prints to stdout, so the archive cannot go there too: name it with -o");
+    throw Error(std::string("--json prints to stdout, so ") + what + " cannot go there too: name it with -o");
   }
+}
+
+void run_compress(const CodecCommandOptions& options) {
+  check_json_output(options, "the archive");
   CompressOptions codec_options;
   codec_options.mode = parse_compress_mode(options.mode);
   codec_options.chunk_bytes = options.chunk_bytes;
@@ -281,6 +286,7 @@ void run_compress(const CodecCommandOptions& options) {
 }
 
 void run_decompress(const CodecCommandOptions& options) {
+  check_json_output(options, "the restored file");
   CodecStats stats;
   run_file_to_file(options, false, [&](std::istream& in, std::optional<uint64_t> size, std::ostream& out) {
     // Opened once the input and output names have passed their checks: the model is read from the archive.

@@ -193,6 +193,14 @@ TEST(CliCodec, GzipLikeFileHandling) {
   EXPECT_EQ(piped.exit_code, 0) << piped.err;
   EXPECT_EQ(piped.out, "piped bytes");
 
+  // --json prints to stdout, so neither the archive nor the restored file may go there.
+  for (const std::string command : {"compress -k --json", "decompress -k --json"}) {
+    auto to_stdout = run_lmc(command + model_flag() + "-o - " + (tmp / "a.txt.lmc").string());
+    EXPECT_NE(to_stdout.exit_code, 0) << command;
+    EXPECT_NE(to_stdout.err.find("--json prints to stdout"), std::string::npos) << to_stdout.err;
+    EXPECT_TRUE(to_stdout.out.empty()) << command;
+  }
+
   auto no_suffix = run_lmc("decompress" + model_flag() + (tmp / "b.txt").string());
   EXPECT_NE(no_suffix.err.find("does not end in .lmc"), std::string::npos) << no_suffix.err;
 }
