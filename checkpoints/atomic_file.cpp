@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 
@@ -112,6 +113,10 @@ void write_file_atomically(const fs::path& path, std::string_view bytes) {
   file.commit();
 }
 
+// The hidden names write_directory_atomically() gives a directory's replacement and its moved-aside
+// original: ".NAME.tmp-XXXXXX" and ".NAME.old.tmp-XXXXXX/NAME".
+constexpr const char* kAsideTag = ".old";
+
 void write_directory_atomically(const fs::path& path, const std::function<void(const fs::path&)>& fill) {
   const fs::path target = path.has_filename() ? path : path.parent_path();  // "out/" names "out"
   const fs::path temp = create_sibling_directory(target, "");
@@ -121,19 +126,48 @@ void write_directory_atomically(const fs::path& path, const std::function<void(c
     sync_directory(temp);
     // rename() cannot replace a non-empty directory: the old one steps aside until the new one is in.
     if (fs::exists(target)) {
-      old = create_sibling_directory(target, ".old");
+      old = create_sibling_directory(target, kAsideTag);
       fs::rename(target, old / target.filename());
     }
     fs::rename(temp, target);
   } catch (...) {
     std::error_code ignored;
-    if (!old.empty() && !fs::exists(target)) fs::rename(old / target.filename(), target, ignored);
     fs::remove_all(temp, ignored);
-    if (!old.empty()) fs::remove_all(old, ignored);
+    if (!old.empty()) {
+      // The original is deleted only once it is back in place; otherwise it stays where it was moved.
+      const fs::path aside = old / target.filename();
+      if (!fs::exists(aside, ignored)) {
+        fs::remove_all(old, ignored);
+      } else if (!fs::exists(target, ignored)) {
+        fs::rename(aside, target, ignored);
+        if (!ignored) fs::remove(old, ignored);
+      }
+    }
     throw;
   }
   sync_directory(parent_of(target));
   if (!old.empty()) fs::remove_all(old);
+}
+
+void recover_directory_writes(const fs::path& dir) {
+  std::vector<fs::path> leftovers;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(".") && name.find(".tmp-") != std::string::npos) leftovers.push_back(entry.path());
+  }
+  for (const auto& leftover : leftovers) {
+    const std::string name = leftover.filename().string();
+    const size_t aside = name.rfind(std::string(kAsideTag) + ".tmp-");
+    if (aside != std::string::npos) {
+      // A crash between moving the original aside and renaming its replacement in: put it back.
+      const std::string original = name.substr(1, aside - 1);
+      if (!original.empty() && fs::exists(leftover / original) && !fs::exists(dir / original)) {
+        fs::rename(leftover / original, dir / original);
+      }
+    }
+    fs::remove_all(leftover);
+  }
+  sync_directory(dir);
 }
 
 }  // namespace lmc

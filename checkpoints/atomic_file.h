@@ -39,9 +39,13 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
 
 // A directory that appears complete or not at all: `fill` writes into a hidden temporary sibling
 // (".NAME.tmp-XXXXXX"), which is synced and renamed to `path`. An existing `path` is moved aside first
-// and deleted only once the new directory is in place; if `fill` throws, the temporary is removed and
-// `path` is left as it was.
+// (into ".NAME.old.tmp-XXXXXX") and deleted only once the new directory is in place; if anything fails,
+// the temporary is removed and the original is put back, or, if that fails too, left where it was moved.
 void write_directory_atomically(const std::filesystem::path& path,
                                 const std::function<void(const std::filesystem::path&)>& fill);
+
+// After a process died inside write_directory_atomically() on entries of `dir`: puts back any original
+// that was moved aside while its replacement never landed, and removes the hidden leftovers.
+void recover_directory_writes(const std::filesystem::path& dir);
 
 }  // namespace lmc

@@ -48,4 +48,7 @@ CommandResult run_command(const std::string& command);
 std::string read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, const std::string& bytes);
 
+// The names in `dir`, sorted: what a test expects a directory to hold, temporaries and leftovers included.
+std::vector<std::string> listing(const std::filesystem::path& dir);
+
 }  // namespace lmc::testing

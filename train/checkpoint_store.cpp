@@ -1,11 +1,8 @@
 #include "train/checkpoint_store.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <charconv>
 #include <fstream>
-#include <random>
 
 #include <ATen/ATen.h>
 
@@ -20,56 +17,26 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kTempPrefix = ".partial-";
-
 // step_N -> N; nullopt for other names.
 std::optional<int64_t> step_of(const fs::path& path) {
   const std::string name = path.filename().string();
   if (!name.starts_with("step_") || name.size() == 5) return std::nullopt;
   int64_t n = 0;
-  for (char c : name.substr(5)) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
+  const char* digits = name.data() + 5;
+  const char* end = name.data() + name.size();
+  const auto [stop, error] = std::from_chars(digits, end, n);
+  if (error != std::errc() || stop != end || *digits == '-' || *digits == '+') return std::nullopt;
   return n;
-}
-
-void sync_directory(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
 }
 
 }  // namespace
 
 CheckpointStore::CheckpointStore(fs::path output_dir, int64_t keep) : dir_(std::move(output_dir)), keep_(keep) {}
 
-template <typename Fill>
-void CheckpointStore::publish(const fs::path& target, Fill&& fill) const {
-  std::random_device rd;
-  const fs::path temp = dir_ / (kTempPrefix + target.filename().string() + "-" + std::to_string(rd()));
-  try {
-    fs::create_directories(temp);
-    fill(temp);
-    sync_directory(temp);
-    std::error_code ec;
-    // The old target goes first (a rename cannot replace a non-empty directory); a crash in between
-    // leaves the older checkpoints, still complete.
-    if (fs::exists(target)) fs::remove_all(target);
-    fs::rename(temp, target);
-    sync_directory(dir_);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove_all(temp, ignored);
-    throw;
-  }
-}
-
 void CheckpointStore::save(const TrainModel& model, const AdamW& optimizer, const TrainerState& state) const {
   const fs::path target = dir_ / ("step_" + std::to_string(state.step));
   with_context("writing checkpoint " + target.string(), [&] {
-    publish(target, [&](const fs::path& dir) {
+    write_directory_atomically(target, [&](const fs::path& dir) {
       model.save_weights(dir);
       NamedTensors tensors;
       for (const auto& [name, tensor] : optimizer.state()) {
@@ -99,7 +66,7 @@ void CheckpointStore::save(const TrainModel& model, const AdamW& optimizer, cons
 void CheckpointStore::save_best(const TrainModel& model, int64_t step, double val_bpb) const {
   const fs::path target = dir_ / "best";
   with_context("writing " + target.string(), [&] {
-    publish(target, [&](const fs::path& dir) {
+    write_directory_atomically(target, [&](const fs::path& dir) {
       model.save_weights(dir);
       write_file_atomically(dir / "best.json", nlohmann::json({{"step", step}, {"val_bpb", val_bpb}}).dump(2) + "\n");
     });
@@ -119,12 +86,7 @@ std::optional<fs::path> CheckpointStore::latest() const {
 }
 
 void CheckpointStore::remove_partial() const {
-  if (!fs::is_directory(dir_)) return;
-  std::vector<fs::path> stale;
-  for (const auto& entry : fs::directory_iterator(dir_)) {
-    if (entry.path().filename().string().starts_with(kTempPrefix)) stale.push_back(entry.path());
-  }
-  for (const auto& path : stale) fs::remove_all(path);
+  if (fs::is_directory(dir_)) recover_directory_writes(dir_);
 }
 
 TrainerState CheckpointStore::load(const fs::path& dir, TrainModel& model, AdamW& optimizer) const {

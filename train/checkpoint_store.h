@@ -43,14 +43,10 @@ class CheckpointStore {
   std::optional<std::filesystem::path> latest() const;
   // Restores weights, optimizer, generator states and counters from a step_N directory.
   TrainerState load(const std::filesystem::path& dir, TrainModel& model, AdamW& optimizer) const;
-  // Removes temporary directories a killed run left behind.
+  // Cleans up after a killed run: puts back a best/ it had moved aside, removes its temporary directories.
   void remove_partial() const;
 
  private:
-  // Runs `fill` on a fresh temporary directory, then renames it to `target` (replacing it).
-  template <typename Fill>
-  void publish(const std::filesystem::path& target, Fill&& fill) const;
-
   std::filesystem::path dir_;
   int64_t keep_;
 };

@@ -115,14 +115,6 @@ TEST(Export, CopiesTheSideFilesAndLoadsInLmc) {
                             1e-4));
 }
 
-// The names in `dir`, so a test can check that a failed export left no temporary behind.
-std::vector<std::string> listing(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 TEST(Export, RefusesToOverwriteAndFailsWithoutATrace) {
   TempDir tmp;
   fs::create_directories(tmp / "out");

@@ -50,13 +50,6 @@ std::string reference_check(const std::vector<std::string>& targets) {
   return result.exit_code == 0 ? result.out.substr(0, result.out.find('\n')) : result.out + result.err;
 }
 
-std::vector<std::string> listing(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 // One file; shards (tensors added in reverse order); and a sharded checkpoint re-exported as one file
 // into the same directory, whose old shards and index must go. The reference checks all three.
 TEST(SafetensorsWriter, ReferenceReadsWhatLmcWritesBitForBit) {
