@@ -84,7 +84,7 @@ std::vector<TarMember> list_tar_members(const std::filesystem::path& archive) {
       bool is_meta = type == 'x' || type == 'L' || type == 'g';
       uint64_t size = is_meta || next_size == kNoSize ? header_size : next_size;
       uint64_t data = pos + kBlock;
-      if (data + size > archive_size) {
+      if (size > archive_size - data) {  // not data + size, which a forged size could wrap past the end
         throw Error("member at offset " + std::to_string(pos) + " claims " + std::to_string(size) +
                     " bytes but the archive ends first (truncated?)");
       }

@@ -2,6 +2,8 @@
 // modality filtering), split sizes and plans, and the seeded permutations.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -51,6 +53,36 @@ TEST(DataTar, CorruptAndTruncatedArchivesFail) {
   write_file(dir / "short.tar", tar.substr(0, 1024 + 100));
   message = error_of([&] { list_tar_members(dir / "short.tar"); });
   EXPECT_NE(message.find("truncated"), std::string::npos) << message;
+}
+
+// A ustar header for a regular file, its 12-byte size field given as is.
+std::string tar_header(const std::string& name, const std::array<uint8_t, 12>& size_field) {
+  std::string header(512, '\0');
+  header.replace(0, name.size(), name);
+  std::copy(size_field.begin(), size_field.end(), header.begin() + 124);
+  header[156] = '0';
+  header.replace(257, 6, std::string("ustar\0", 6));
+  header.replace(148, 8, "        ");
+  unsigned sum = 0;
+  for (unsigned char c : header) sum += c;
+  char checksum[8];
+  std::snprintf(checksum, sizeof checksum, "%06o", sum);
+  header.replace(148, 7, std::string(checksum, 7));
+  return header;
+}
+
+TEST(DataTar, ASizeThatWrapsPastTheEndIsRefused) {
+  TempDir dir;
+  std::array<uint8_t, 12> one{};
+  std::fill(one.begin(), one.begin() + 11, '0');
+  one[10] = '1';
+  // GNU base-256: 2^64 - 1536, which the next header's offset (1536) would wrap back to offset 0.
+  std::array<uint8_t, 12> forged{0x80, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfa, 0x00};
+  std::string tar = tar_header("a.txt", one) + std::string(512, 'a') + tar_header("b.txt", forged) +
+                    std::string(1024, '\0');
+  write_file(dir / "forged.tar", tar);
+  std::string message = error_of([&] { list_tar_members(dir / "forged.tar"); });
+  EXPECT_NE(message.find("member at offset 1024 claims 18446744073709550080 bytes"), std::string::npos) << message;
 }
 
 class DataCorpus : public ::testing::Test {
