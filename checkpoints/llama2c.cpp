@@ -1,6 +1,7 @@
 #include "checkpoints/llama2c.h"
 
 #include <cstring>
+#include <limits>
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
@@ -47,6 +48,8 @@ Llama2cImport read_header(const MappedFile& file, uint64_t& data_offset, bool& s
     bytes(sizeof h);
     std::memcpy(&h, file.data(), sizeof h);
     shared_classifier = h.vocab_size > 0;
+    // The sign says whether the classifier is shared; INT32_MIN has no positive counterpart.
+    if (h.vocab_size == std::numeric_limits<int32_t>::min()) throw Error("header field vocab_size is out of range");
     h.vocab_size = h.vocab_size < 0 ? -h.vocab_size : h.vocab_size;
     data_offset = sizeof h;
   }
@@ -143,18 +146,22 @@ Llama2cImport convert_llama2c(const fs::path& model_bin, const fs::path& tokeniz
       with_context("reading llama2.c checkpoint " + model_bin.string(), [&] { return read_header(*file, offset, shared); });
   const LlamaConfig& config = result.config;
   const std::vector<Block> layout = file_layout(config, result.version);
+  // Header fields up to 2^31 each can make the sizes pass 2^64: such a file cannot match them.
   uint64_t expected = offset;
+  bool overflow = false;
   for (const auto& block : layout) {
-    int64_t n = block.count;
-    for (auto d : block.shape) n *= d;
-    expected += static_cast<uint64_t>(n) * sizeof(float);
+    uint64_t n = static_cast<uint64_t>(block.count);
+    for (auto d : block.shape) overflow |= __builtin_mul_overflow(n, static_cast<uint64_t>(d), &n);
+    overflow |= __builtin_mul_overflow(n, uint64_t{sizeof(float)}, &n);
+    overflow |= __builtin_add_overflow(expected, n, &expected);
   }
-  if (file->size() != expected) {
+  if (overflow || file->size() != expected) {
     throw Error("reading llama2.c checkpoint " + model_bin.string() + ": the file has " + std::to_string(file->size()) +
                 " bytes, but a version-" + std::to_string(result.version) + " checkpoint of dim " +
                 std::to_string(config.hidden_size) + ", hidden_dim " + std::to_string(config.intermediate_size) + ", " +
                 std::to_string(config.num_hidden_layers) + " layers, vocab " + std::to_string(config.vocab_size) + " (" +
-                (shared ? "shared" : "separate") + " classifier) holds " + std::to_string(expected));
+                (shared ? "shared" : "separate") + " classifier) holds " +
+                (overflow ? "more than 2^64" : std::to_string(expected)));
   }
   const Llama2cVocabulary vocabulary = read_llama2c_tokenizer(tokenizer_bin, static_cast<int>(config.vocab_size));
   const std::string tokenizer_model = with_context("converting tokenizer " + tokenizer_bin.string(),

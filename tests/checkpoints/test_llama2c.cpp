@@ -5,6 +5,10 @@
 // tokenizer.bin turned back into a tokenizer.model that encodes exactly as Meta's.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstring>
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "adapter_test_util.h"
@@ -87,6 +91,22 @@ TEST(Llama2c, BadInputsAreRefusedWithoutOutput) {
   r = run_lmc("convert llama2c " + (reference() / "tiny_v0.bin").string() + " " + short_tokenizer + " --out " +
               (tmp / "out").string());
   expect_one_line_error(r, "convert", "tok.bin: the file ends inside token");
+  EXPECT_FALSE(fs::exists(tmp / "out"));
+
+  // A legacy header: dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size (negative: a separate
+  // classifier), seq_len.
+  auto legacy_header = [&](std::array<int32_t, 7> fields) {
+    std::string bytes(sizeof fields, '\0');
+    std::memcpy(bytes.data(), fields.data(), sizeof fields);
+    write_file(tmp / "header.bin", bytes + std::string(4096, '\0'));
+    return run_lmc("convert llama2c " + (tmp / "header.bin").string() + " " + tokenizer + " --out " +
+                   (tmp / "out").string());
+  };
+  constexpr int32_t kMax = std::numeric_limits<int32_t>::max();
+  r = legacy_header({1 << 30, kMax, kMax, 1, 1, kMax, kMax});
+  expect_one_line_error(r, "convert", "holds more than 2^64");
+  r = legacy_header({32, 64, 1, 4, 4, std::numeric_limits<int32_t>::min(), 64});
+  expect_one_line_error(r, "convert", "header field vocab_size is out of range");
   EXPECT_FALSE(fs::exists(tmp / "out"));
 
   fs::create_directories(tmp / "out");
