@@ -24,9 +24,10 @@ namespace lmc {
 namespace {
 
 // Side blobs of an audio archive's first group. The low bits' blob starts with the bits' frame length,
-// from format 6 on the channel count of 16-bit PCM (0 for other sample widths), from format 8 on a byte
-// that is 1 when the bits are coded inside the chunks with the PCM model (codec/pcm_model.h) and 0 when
-// the coded bits follow here.
+// from format 6 on a channel count (that of 16-bit PCM when the bits are coded here, 0 for other sample
+// widths; the audio's whatever its width when the PCM model codes them), from format 8 on a byte that is
+// 1 when the bits are coded inside the chunks with the PCM model (codec/pcm_model.h) and 0 when the coded
+// bits follow here.
 enum AudioSide : size_t { kWavHead = 0, kWavTail = 1, kLowBits = 2, kAudioSideCount = 3 };
 
 ModelDtype model_dtype(const LlamaForCausalLM& model) {
@@ -144,9 +145,9 @@ std::unique_ptr<MatchModel> match_model_if(bool on, uint8_t format_version = kAr
   return on ? std::make_unique<MatchModel>(MatchModel::kDefaultWindow, format_version >= 5) : nullptr;
 }
 
-// Codes one group of chunks and appends it to the archive. With `pcm` (format 8's 16-bit audio: the
-// chunks' PCM bytes, one per symbol, and the symbols' tokens) a chunk's bits are coded with it, and a
-// stored chunk keeps its PCM bytes.
+// Codes one group of chunks and appends it to the archive. With `pcm` (PCM audio under a byte-level
+// model: the chunks' PCM bytes, one per symbol, and the symbols' tokens) a chunk's bits are coded with
+// it, and a stored chunk keeps its PCM bytes.
 ChunkGroup code_group(LockstepPredictor& predictor, MatchModel* matches, const ChunkTokenizer& tokenizer,
                       const std::vector<std::string_view>& chunks, const CompressOptions& options, CodecStats& stats,
                       PcmStreams* pcm = nullptr) {

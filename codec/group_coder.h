@@ -15,8 +15,9 @@
 
 namespace lmc {
 
-// Format 8's 16-bit PCM audio: the chunks' tokens are audio-as-string symbols, each followed in the stream
-// by its shifted-out bit, and a PcmChunkModel per chunk mixes its predictions into the model's.
+// PCM audio under a byte-level model (16-bit from format 8, 8- and 24-bit too from format 10): the chunks'
+// tokens are audio-as-string symbols, each followed in the stream by its shifted-out bit, and a
+// PcmChunkModel per chunk mixes its predictions into the model's.
 struct PcmStreams {
   const PcmSymbolTokens* tokens = nullptr;
   PcmLayout layout;

@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh OUT.tmp-XXXXXX next to OUT, removed with its contents unless release()d.
+// A fresh OUT.tmp-XXXXXX next to OUT, removed with whatever is still in it when destroyed (nothing once
+// publish() has renamed it to OUT).
 class StagingDir {
  public:
   explicit StagingDir(const fs::path& out) {
