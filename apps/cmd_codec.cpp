@@ -88,11 +88,13 @@ struct OpenedModel {
   CodecModel codec;
 };
 
-OpenedModel open_model(const ModelOptions& options) {
+// The fingerprint as archives of `format_version` record it (a compressor writes the current format).
+OpenedModel open_model(const ModelOptions& options, uint8_t format_version = kArchiveFormatVersion) {
   OpenedModel opened{load_model(options), {}};
   opened.codec.model = opened.loaded.model;
   opened.codec.tokenizer = opened.loaded.tokenizer.get();
-  opened.codec.fingerprint = model_fingerprint(opened.loaded.model, *opened.loaded.tokenizer);
+  opened.codec.fingerprint = model_fingerprint(opened.loaded.model, *opened.loaded.tokenizer,
+                                               format_version >= kAdapterScaleFingerprintFormatVersion);
   return opened;
 }
 
@@ -117,17 +119,19 @@ OpenedModel open_compress_model(const CodecCommandOptions& options) {
   return open_model(chosen);
 }
 
+// Bytes that hold any archive's header (at most 56), read before the model is chosen.
+constexpr size_t kArchiveHeadBytes = 64;
+
 // The model decompress runs when the user names none: the shipped model (default first) whose
-// fingerprint the archive records. If none has it, the default model, which decompress then refuses
-// with the archive's fingerprint in the message. An xz or flac archive gets none: it needs none.
-OpenedModel open_decompress_model(const CodecCommandOptions& options) {
-  if (options.input == "-" || !fs::is_regular_file(options.input)) return open_model(options.model);
-  std::ifstream archive(options.input, std::ios::binary);
-  const ArchiveHeader header = ArchiveReader(archive).header();
+// fingerprint the archive's header records. If none has it, the default model, which decompress then
+// refuses with the archive's fingerprint in the message. An xz or flac archive gets none: it needs none.
+OpenedModel open_decompress_model(const CodecCommandOptions& options, const ArchiveHeader& header) {
   if (is_stream_archive(header.mode)) return {};
-  if (!options.model.model.empty() || !options.model.adapter.empty()) return open_model(options.model);
+  if (!options.model.model.empty() || !options.model.adapter.empty()) {
+    return open_model(options.model, header.format_version);
+  }
   const uint64_t wanted = header.model_fingerprint;
-  OpenedModel fallback = open_model(options.model);
+  OpenedModel fallback = open_model(options.model, header.format_version);
   if (fallback.codec.fingerprint == wanted) return fallback;
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(models_dir(), error)) {
@@ -135,7 +139,7 @@ OpenedModel open_decompress_model(const CodecCommandOptions& options) {
     if (!entry.is_directory() || name == "default" || name == "adapters") continue;
     ModelOptions candidate = options.model;
     candidate.model = entry.path().string();
-    OpenedModel opened = open_model(candidate);
+    OpenedModel opened = open_model(candidate, header.format_version);
     if (opened.codec.fingerprint == wanted) return opened;
   }
   return fallback;
@@ -149,7 +153,9 @@ fs::path default_output(const std::string& input, bool compressing) {
   return input.substr(0, input.size() - std::string(kSuffix).size());
 }
 
-// Runs `work(in, out)` from the input file (or stdin) into the output file (or stdout), atomically.
+// Runs `work(in, out)` from the input file (or stdin) into the output file (or stdout), atomically. An
+// output that is a device or FIFO (`-o /dev/null`) is written into, as a shell redirection would, and
+// the input is then kept: nothing was saved that could stand in for it.
 template <typename Work>
 void run_file_to_file(const CodecCommandOptions& options, bool compressing, Work&& work) {
   const bool from_stdin = options.input == "-";
@@ -159,7 +165,9 @@ void run_file_to_file(const CodecCommandOptions& options, bool compressing, Work
   if (!from_stdin && !fs::is_regular_file(options.input)) {
     throw Error("'" + options.input + "' is not a readable file");
   }
-  if (!to_stdout && fs::exists(output) && !options.force) {
+  if (!to_stdout && fs::is_directory(output)) throw Error("'" + output + "' is a directory");
+  const bool to_device = !to_stdout && fs::exists(output) && !fs::is_regular_file(output);
+  if (!to_stdout && !to_device && fs::exists(output) && !options.force) {
     throw Error("'" + output + "' already exists (use -f to overwrite)");
   }
   if (!from_stdin && !to_stdout && fs::exists(output) && fs::equivalent(options.input, output)) {
@@ -173,29 +181,44 @@ void run_file_to_file(const CodecCommandOptions& options, bool compressing, Work
   std::istream& in = from_stdin ? std::cin : file_in;
   std::optional<uint64_t> size;
   if (!from_stdin) size = fs::file_size(options.input);
-  if (to_stdout) {
-    work(in, size, std::cout);
-    std::cout.flush();
-    if (!std::cout) throw Error("writing to stdout failed");
+  if (to_stdout || to_device) {
+    std::ofstream device;
+    if (to_device) {
+      device.open(output, std::ios::binary);
+      if (!device) throw Error("cannot open '" + output + "' for writing");
+    }
+    std::ostream& out = to_device ? device : std::cout;
+    work(in, size, out);
+    out.flush();
+    if (!out) throw Error(to_device ? "writing '" + output + "' failed" : "writing to stdout failed");
     return;
   }
   AtomicFile target{fs::path(output)};
   {
+    RemoveOnSignal interrupted(target.temp_path());
     AtomicFileBuffer buffer(target);
     std::ostream out(&buffer);
     work(in, size, out);
     out.flush();
     if (!out) throw Error("writing '" + output + "' failed");
+    target.commit();
   }
-  target.commit();
-  if (!options.keep && !from_stdin) fs::remove(options.input);
+  if (!options.keep && !from_stdin) {
+    // The output is complete and in place: a failure to remove the input is reported, not an error.
+    std::error_code error;
+    fs::remove(options.input, error);
+    if (error) {
+      std::fprintf(stderr, "lmc %s: warning: kept '%s' (%s): '%s' is complete\n", compressing ? "compress" : "decompress",
+                   options.input.c_str(), error.message().c_str(), output.c_str());
+    }
+  }
 }
 
 void print_stats(const CodecStats& s, bool as_json, bool compressing) {
-  const double in = static_cast<double>(s.bytes_in);
+  const double in = static_cast<double>(s.bytes_in);  // the original's bytes, which KB/s counts both ways
   nlohmann::json j = {{"mode", archive_mode_name(s.mode)},
-                      {"bytes_in", s.bytes_in},
-                      {"bytes_out", s.bytes_out},
+                      {"bytes_in", compressing ? s.bytes_in : s.bytes_out},
+                      {"bytes_out", compressing ? s.bytes_out : s.bytes_in},
                       {"chunks", s.chunks},
                       {"batch", s.batch},
                       {"stored_chunks", s.stored_chunks},
@@ -288,11 +311,21 @@ void run_compress(const CodecCommandOptions& options) {
 void run_decompress(const CodecCommandOptions& options) {
   check_json_output(options, "the restored file");
   CodecStats stats;
-  run_file_to_file(options, false, [&](std::istream& in, std::optional<uint64_t> size, std::ostream& out) {
-    // Opened once the input and output names have passed their checks: the model is read from the archive.
-    OpenedModel opened = open_decompress_model(options);
+  const std::string archive_name = options.input == "-" ? "standard input" : options.input;
+  run_file_to_file(options, false, [&](std::istream& in, std::optional<uint64_t>, std::ostream& out) {
+    // The header names the model, so it is read first and replayed to the decoder.
+    std::string head(kArchiveHeadBytes, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<size_t>(in.gcount()));
+    PrefixedBuffer replay(head, in.rdbuf());
+    std::istream archive(&replay);
+    const ArchiveHeader header = with_context(archive_name, [&] {
+      std::istringstream head_stream(head);
+      return ArchiveReader(head_stream).header();
+    });
+    OpenedModel opened = open_decompress_model(options, header);
     ProgressLine progress("decompress", std::nullopt);
-    stats = decompress(opened.codec, in, out, std::ref(progress));
+    stats = with_context(archive_name, [&] { return decompress(opened.codec, archive, out, std::ref(progress)); });
   });
   if (options.as_json) print_stats(stats, true, false);
 }

@@ -6,14 +6,13 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <map>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/file_streams.h"
 #include "apps/model_options.h"
 #include "codec/baselines.h"
 #include "common/error.h"
@@ -94,15 +93,6 @@ void print_baselines(const nlohmann::json& baselines, int64_t chunk_bytes) {
   }
 }
 
-std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open '" + path + "'");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw Error("cannot read '" + path + "'");
-  return buffer.str();
-}
-
 void run_eval(const EvalOptions& options) {
   LoadedModel loaded = load_model(options.model);
   nlohmann::json files = nlohmann::json::array();
@@ -111,7 +101,7 @@ void run_eval(const EvalOptions& options) {
   std::map<Baseline, BaselineTotal> baseline_totals;
   const auto start = std::chrono::steady_clock::now();
   for (const auto& path : options.files) {
-    const std::string bytes = read_whole_file(path);
+    const std::string bytes = read_whole_input(path);
     auto scores = with_context(path, [&] {
       return score_chunks(loaded.model, *loaded.tokenizer, split_chunks(bytes, options.chunk_bytes), options.batch);
     });
@@ -158,8 +148,10 @@ void register_eval_command(CLI::App& app) {
   add_model_options(*command, options->model);
   command->add_option("--chunk-bytes", options->chunk_bytes, "bytes per independently scored chunk")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  command->add_option("--batch", options->batch, "chunks per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  command->add_option("--batch", options->batch, "chunks per forward pass")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{65536}));
   command->add_flag("--json", options->as_json, "print one JSON object");
   command->add_flag("--baselines", options->baselines,
                     "also gzip -9, bzip2 -9, xz -9e, zstd -19 and flac -8 (PCM WAV) on the same files, whole and chunked");

@@ -78,7 +78,9 @@ void register_generate_command(CLI::App& app) {
   auto* command = app.add_subcommand("generate", "Sample text from a model, printed as it is generated");
   add_model_options(*command, options->model);
   command->add_option("--prompt", options->prompt, "text the generation continues (default: none, from BOS)");
-  command->add_option("-n,--tokens", options->tokens, "tokens to generate")->capture_default_str()->check(CLI::NonNegativeNumber);
+  command->add_option("-n,--tokens", options->tokens, "tokens to generate")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   command->add_option("--temperature", options->temperature, "softmax temperature; 0 takes the most probable token")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

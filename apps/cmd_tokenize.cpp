@@ -5,25 +5,17 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <string>
 
+#include "apps/file_streams.h"
 #include "common/error.h"
 #include "infer/tokenizers/load.h"
 #include "infer/tokenizers/utf8.h"
 
 namespace lmc::apps {
 namespace {
-
-std::string read_input(const std::string& path) {
-  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read " + path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 void append_escaped(std::string_view piece, std::string& out) {
   for (size_t i = 0; i < piece.size();) {
@@ -51,7 +43,7 @@ void append_escaped(std::string_view piece, std::string& out) {
 }
 
 void run_tokenize(const std::string& tokenizer_path, const std::string& file, bool pieces) {
-  const std::string text = read_input(file);
+  const std::string text = read_whole_input(file);
   const auto tokenizer = load_tokenizer(tokenizer_path);
   const std::vector<TokenId> ids = tokenizer->encode(text);
   std::string out;

@@ -22,7 +22,7 @@ void register_tokenizer_command(CLI::App& app) {
   train->add_option("--input", *inputs, "Training text files (read line by line)")->required();
   train->add_option("--vocab-size", options->vocab_size, "Vocabulary size, byte pieces and specials included")
       ->required()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1 << 24));
   train->add_option("--out", *output, "Model file to write (PATH.model)")->required();
   train->add_option("--max-sentences", options->max_sentences, "Lines sampled for training at most")
       ->capture_default_str();

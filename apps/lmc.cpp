@@ -33,6 +33,14 @@ int main(int argc, char** argv) {
     std::string command = app.get_subcommands().empty() ? "" : " " + app.get_subcommands().front()->get_name();
     std::cerr << "lmc" << command << ": error: " << message << "\n";
   };
+  // CLI11 takes an unknown first word for a missing subcommand: name it instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    const auto named = app.get_subcommands([&](const CLI::App* command) { return command->get_name() == argv[1]; });
+    if (named.empty()) {
+      report("unknown command '" + std::string(argv[1]) + "' (see lmc --help)");
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -23,7 +23,8 @@ void add_model_options(CLI::App& command, ModelOptions& options) {
   command.add_option("--device", options.device, "cpu, cuda or cuda:N")->capture_default_str();
   command.add_option("--dtype", options.dtype, "auto, fp32, bf16 or fp16 (auto: fp32 on CPU, the checkpoint's on CUDA)")
       ->capture_default_str();
-  command.add_option("--threads", options.threads, "intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  command.add_option("--threads", options.threads, "intra-op threads (0: all cores)")
+      ->check(CLI::Range(0, 4096));
 }
 
 fs::path models_dir() {

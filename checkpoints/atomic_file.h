@@ -27,6 +27,7 @@ class AtomicFile {
   void commit();
 
   const std::filesystem::path& path() const { return path_; }
+  const std::filesystem::path& temp_path() const { return temp_path_; }
 
  private:
   std::filesystem::path path_;

@@ -47,8 +47,8 @@ struct CompressOptions {
 
 struct CodecStats {
   ArchiveMode mode = ArchiveMode::kText;
-  uint64_t bytes_in = 0;     // original bytes
-  uint64_t bytes_out = 0;    // archive bytes
+  uint64_t bytes_in = 0;     // original bytes (decompress: restored)
+  uint64_t bytes_out = 0;    // archive bytes (decompress: read)
   uint64_t chunks = 0;
   int64_t batch = 0;         // chunks per group, as the archive records it
   uint64_t stored_chunks = 0;  // chunks kept as they are because coding would not shrink them

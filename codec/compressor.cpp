@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <istream>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "codec/coder.h"
 #include "codec/flac_archive.h"
 #include "codec/group_coder.h"
+#include "codec/set_aside.h"
 #include "codec/xz_archive.h"
 #include "common/error.h"
 #include "data/audio_string.h"
@@ -122,6 +124,29 @@ class CountingBuffer : public std::streambuf {
   uint64_t count_ = 0;
 };
 
+// Reads from another stream's buffer and counts what its reader has consumed, so decompress knows the
+// archive's size even on a pipe.
+class CountingSource : public std::streambuf {
+ public:
+  explicit CountingSource(std::streambuf* source) : source_(source) {}
+  uint64_t consumed() const { return read_ - static_cast<uint64_t>(egptr() - gptr()); }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    const std::streamsize n = source_->sgetn(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+    if (n <= 0) return traits_type::eof();
+    read_ += static_cast<uint64_t>(n);
+    setg(buffer_.data(), buffer_.data(), buffer_.data() + n);
+    return traits_type::to_int_type(buffer_[0]);
+  }
+
+ private:
+  std::streambuf* source_;
+  std::array<char, 1 << 16> buffer_{};
+  uint64_t read_ = 0;
+};
+
 std::vector<uint8_t> as_bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
 // The PCM model mixes its symbol predictions into the model's token by token, so it needs one token for
@@ -154,15 +179,21 @@ ChunkGroup code_group(LockstepPredictor& predictor, MatchModel* matches, const C
   std::vector<std::vector<TokenId>> ids;
   for (auto chunk : chunks) ids.push_back(tokenizer.encode(chunk));
   auto coded = encode_group(predictor, ids, options.total_bits, matches, pcm);
+  std::vector<std::vector<uint8_t>> contents;  // what a stored chunk holds
+  for (size_t i = 0; i < chunks.size(); ++i) contents.push_back(pcm ? pcm->pcm[i] : as_bytes(chunks[i]));
+  // Incompressible under this model (random bytes, a domain it never saw): stored, so the archive never
+  // grows by more than its header and tables, and packed with xz where that pays.
+  std::vector<uint64_t> coded_sizes;
+  for (const auto& c : coded) coded_sizes.push_back(c.payload.size());
+  const std::vector<bool> stored =
+      options.store_incompressible ? chunks_to_store(contents, coded_sizes) : std::vector<bool>(chunks.size());
   ChunkGroup group;
   for (size_t i = 0; i < chunks.size(); ++i) {
-    if (!options.store_incompressible || coded[i].payload.size() < chunks[i].size()) {
-      group.add_chunk(chunks[i].size(), ids[i].size(), coded[i].payload);
-    } else {
-      // Incompressible under this model (random bytes, a domain it never saw): stored, so the archive
-      // never grows by more than its header and tables.
-      group.add_chunk(chunks[i].size(), 0, pcm ? pcm->pcm[i] : as_bytes(chunks[i]));
+    if (stored[i]) {
+      group.add_chunk(chunks[i].size(), 0, contents[i]);
       ++stats.stored_chunks;
+    } else {
+      group.add_chunk(chunks[i].size(), ids[i].size(), coded[i].payload);
     }
     stats.tokens += ids[i].size();
     stats.model_bits += coded[i].model_bits;
@@ -312,8 +343,10 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
   return stats;
 }
 
-CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& out, const CodecProgress& progress) {
+CodecStats decompress(const CodecModel& codec, std::istream& archive, std::ostream& out, const CodecProgress& progress) {
   const auto start = std::chrono::steady_clock::now();
+  CountingSource source(archive.rdbuf());
+  std::istream in(&source);
   ArchiveReader reader(in);
   const ArchiveHeader& header = reader.header();
   CodecStats stats;
@@ -321,17 +354,19 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
   if (is_stream_archive(header.mode)) {
     stats.bytes_in = header.mode == ArchiveMode::kXz ? decode_xz_archive(reader, out) : decode_flac_archive(reader, out);
     if (progress) progress(stats.bytes_in);
+    stats.bytes_out = source.consumed();
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return stats;
   }
   if (!codec.model) throw Error("this archive needs the model it was made with, and none is loaded");
-  if (header.model_fingerprint != codec.fingerprint) {
-    throw Error("the archive was made with another model, adapter or tokenizer (fingerprint " +
-                std::to_string(header.model_fingerprint) + ", this model " + std::to_string(codec.fingerprint) + ")");
-  }
+  // The dtype first: the fingerprint covers the weights' dtype too, and would hide the simpler fix.
   if (header.dtype != model_dtype(codec.model)) {
     throw Error("the archive was made with the model in " + model_dtype_name(header.dtype) + ", it is loaded in " +
                 model_dtype_name(model_dtype(codec.model)) + " (use --dtype " + model_dtype_name(header.dtype) + ")");
+  }
+  if (header.model_fingerprint != codec.fingerprint) {
+    throw Error("the archive was made with another model, adapter or tokenizer (fingerprint " +
+                std::to_string(header.model_fingerprint) + ", this model " + std::to_string(codec.fingerprint) + ")");
   }
   at::set_num_threads(static_cast<int>(header.threads));
   stats.batch = static_cast<int64_t>(header.batch_size);
@@ -400,6 +435,7 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
       if (pcm) pcm->pcm.push_back(c.stored() ? std::vector<uint8_t>(payloads[i].begin(), payloads[i].end())
                                              : std::vector<uint8_t>());
       counts.push_back(c.stored() ? static_cast<int64_t>(known[i].size()) : static_cast<int64_t>(c.tokens));
+      with_context("archive corrupt", [&] { check_fits_context(codec.model->config(), counts.back()); });
     }
     auto ids = decode_group(predictor, payloads, counts, header.total_bits, matches, known, pcm ? &*pcm : nullptr);
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -451,6 +487,7 @@ CodecStats decompress(const CodecModel& codec, std::istream& in, std::ostream& o
   }
   if (!out) throw Error("writing the output failed");
   if (checksum.digest() != reader.checksum()) throw Error("checksum mismatch: the archive is corrupt");
+  stats.bytes_out = source.consumed();
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
 }

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "codec/frequencies.h"
+#include "codec/xz_stream.h"
 #include "common/error.h"
 
 namespace lmc {
@@ -180,7 +181,55 @@ class SpanBuffer : public std::streambuf {
   }
 };
 
+// The stored chunks' bytes, in table order.
+std::string stored_bytes(const ChunkGroup& group) {
+  std::string bytes;
+  const auto coded = group.coded_chunks();
+  for (size_t i = 0; i < coded.size(); ++i) {
+    if (group.chunks[i].stored()) bytes.append(reinterpret_cast<const char*>(coded[i].data()), coded[i].size());
+  }
+  return bytes;
+}
+
+// The group's payload in its unpacked layout: its coded chunks (all group.payload holds when read) with
+// the bytes `packed` decodes to put back in the stored chunks' places. The table bounds what it may
+// decode to.
+std::vector<uint8_t> unpack_stored_chunks(const ChunkGroup& group, std::span<const uint8_t> packed,
+                                          uint64_t stored_total, uint64_t group_index) {
+  std::string stored;
+  with_context("archive corrupt in the stored chunks of " + group_name(group_index), [&] {
+    xz_decode(packed, [&](std::string_view bytes) {
+      if (bytes.size() > stored_total - stored.size()) {
+        throw Error("they unpack to more than the " + str(stored_total) + " bytes the table lists");
+      }
+      stored += bytes;
+    });
+    if (stored.size() != stored_total) {
+      throw Error("they unpack to " + str(stored.size()) + " bytes, not the " + str(stored_total) + " the table lists");
+    }
+  });
+  std::vector<uint8_t> payload;
+  payload.reserve(group.payload.size() + stored.size());
+  size_t coded_at = 0, stored_at = 0;
+  for (const ChunkEntry& c : group.chunks) {
+    if (c.stored()) {
+      payload.insert(payload.end(), stored.begin() + stored_at, stored.begin() + stored_at + c.coded_bytes);
+      stored_at += c.coded_bytes;
+    } else {
+      payload.insert(payload.end(), group.payload.begin() + coded_at, group.payload.begin() + coded_at + c.coded_bytes);
+      coded_at += c.coded_bytes;
+    }
+  }
+  return payload;
+}
+
 }  // namespace
+
+std::vector<uint8_t> pack_stored_bytes(std::string_view stored) {
+  if (stored.empty()) return {};
+  std::vector<uint8_t> packed = xz_encode(stored);
+  return packed.size() < stored.size() ? packed : std::vector<uint8_t>();
+}
 
 bool is_stream_archive(ArchiveMode mode) { return mode == ArchiveMode::kXz || mode == ArchiveMode::kFlac; }
 
@@ -262,9 +311,20 @@ void ArchiveWriter::write_group(const ChunkGroup& group) {
   }
   append_varint(table, group.side.size());
   for (const auto& blob : group.side) append_varint(table, blob.size());
+  const std::string stored = stored_bytes(group);
+  const std::vector<uint8_t> packed = pack_stored_bytes(stored);
+  if (!stored.empty()) append_varint(table, packed.size());
   put(table);
-  put(group.payload);
+  if (packed.empty()) {
+    put(group.payload);
+  } else {
+    const auto coded = group.coded_chunks();
+    for (size_t i = 0; i < coded.size(); ++i) {
+      if (!group.chunks[i].stored()) put(coded[i]);
+    }
+  }
   for (const auto& blob : group.side) put(blob);
+  put(packed);
   ++groups_;
 }
 
@@ -383,12 +443,22 @@ bool ArchiveReader::next_group(ChunkGroup& group) {
   }
   std::vector<uint64_t> side_lengths(n_side);
   for (uint64_t& length : side_lengths) length = input.varint(table_where);
+  uint64_t stored_total = 0;
+  for (const ChunkEntry& c : group.chunks) stored_total += c.stored() ? c.coded_bytes : 0;
+  const uint64_t packed_length =
+      header_.format_version >= kPackedChunksFormatVersion && stored_total > 0 ? input.varint(table_where) : 0;
 
   group.payload.clear();
-  input.append(group.payload, coded_total, "the payload of " + group_name(groups_));
+  input.append(group.payload, coded_total - (packed_length > 0 ? stored_total : 0),
+               "the payload of " + group_name(groups_));
   group.side.assign(n_side, {});
   for (size_t i = 0; i < n_side; ++i) {
     input.append(group.side[i], side_lengths[i], "side blob " + str(i) + " of " + group_name(groups_));
+  }
+  if (packed_length > 0) {
+    std::vector<uint8_t> packed;
+    input.append(packed, packed_length, "the stored chunks of " + group_name(groups_));
+    group.payload = unpack_stored_chunks(group, packed, stored_total, groups_);
   }
   ++groups_;
   return true;

@@ -14,8 +14,11 @@
 //              n_chunks x (varint original_bytes  varint tokens  varint coded_bytes)
 //              (tokens 0: a stored chunk, whose coded bytes are its original bytes)
 //              varint n_side (0..kMaxSideBlobs)   n_side x varint side_length
-//              the chunks' coded bytes, concatenated in table order
+//              [varint packed_length] (from format 12, in a group with a stored chunk)
+//              the chunks' coded bytes, concatenated in table order (without the stored chunks' when
+//              packed_length is not 0)
 //              the side blobs, concatenated in order
+//              packed_length bytes: one .xz stream (xz -9e) of the stored chunks' bytes in table order
 //   end     := varint 0   u64 checksum (XXH64, seed 0, of all original bytes)
 //
 // From format 11, a file that xz -9e, or for a PCM WAV flac -8, shrinks more than the model has an xz or
@@ -28,6 +31,10 @@
 // An xz archive has one part, the .xz stream xz -9e writes (codec/xz_stream.h); a flac archive has
 // three, the WAV's bytes before its samples, the FLAC stream of the samples, and the WAV's bytes after
 // them (codec/flac_archive.h). The size bounds what a corrupt stream can make a reader write.
+//
+// A group's stored chunks are the ones the model would not code well: they are packed into one xz
+// stream when that is smaller than their bytes, so a binary part of a text file costs about what xz
+// makes of it. A reader unpacks them: a ChunkGroup in memory always holds them as they are.
 //
 // A group is the chunks a batch codes in lockstep; its table comes before its payload, so a reader
 // knows every chunk's offset (prefix sums of coded_bytes) before reading it and decodes the group's
@@ -82,7 +89,12 @@ namespace lmc {
 // its LPC filter; all else is as in 9.
 // 11: a file xz -9e or flac -8 shrinks more than the model is kept as an xz or flac archive (modes 3 and 4,
 // above); all else is as in 10.
-inline constexpr uint8_t kArchiveFormatVersion = 11;
+// 12: a group's stored chunks may be packed into one xz stream (packed_length, above), and the model
+// fingerprint covers LoRA adapters' scales; all else is as in 11.
+inline constexpr uint8_t kArchiveFormatVersion = 12;
+inline constexpr uint8_t kPackedChunksFormatVersion = 12;
+// From 12 the model fingerprint covers LoRA adapters' scales (infer/fingerprint.h).
+inline constexpr uint8_t kAdapterScaleFingerprintFormatVersion = 12;
 inline constexpr uint8_t kPcmWidthsFormatVersion = 10;
 inline constexpr uint8_t kStreamArchiveFormatVersion = 11;
 inline constexpr uint8_t kOldestReadableFormatVersion = 2;
@@ -186,6 +198,11 @@ struct Archive {
   uint64_t checksum = 0;
 };
 std::vector<uint8_t> serialize_archive(const Archive& archive);
+
+// What a group's stored chunks with these bytes (in table order) become in its archive: one xz -9e stream
+// when that is smaller, or empty when they stay as they are. A writer picking which chunks to store can
+// weigh them with it.
+std::vector<uint8_t> pack_stored_bytes(std::string_view stored);
 Archive parse_archive(std::span<const uint8_t> bytes);
 
 // XXH64 (seed 0) of the original bytes, whole or streamed.

@@ -4,6 +4,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "common/error.h"
+#include "infer/scoring.h"
 
 namespace lmc {
 
@@ -13,12 +14,8 @@ LockstepPredictor::LockstepPredictor(LlamaForCausalLM model, TokenId bos)
 void LockstepPredictor::start(int64_t streams, int64_t max_tokens) {
   if (streams <= 0) throw Error("a group needs at least one chunk");
   // The cache holds every position of the longest chunk: more than the model's context is refused on
-  // both sides, so a corrupt chunk table cannot make the decoder allocate without bound.
-  const int64_t context = model_->config().max_position_embeddings;
-  if (max_tokens > context) {
-    throw Error("a chunk of " + std::to_string(max_tokens) + " tokens is longer than the model's context of " +
-                std::to_string(context) + " positions (a smaller --chunk-bytes fits; or the archive is corrupt)");
-  }
+  // both sides (decompress() first, as a corrupt chunk table), so the decoder cannot allocate without bound.
+  check_fits_context(model_->config(), max_tokens);
   // The cache is reused across groups of the same shape: stale entries are masked by position.
   if (cache_.batch() != streams || cache_.capacity() < max_tokens) {
     c10::InferenceMode guard;

@@ -10,7 +10,7 @@
 
 namespace lmc {
 
-uint64_t model_fingerprint(LlamaForCausalLM& model, const Tokenizer& tokenizer) {
+uint64_t model_fingerprint(LlamaForCausalLM& model, const Tokenizer& tokenizer, bool adapter_scales) {
   std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);
   if (!state || XXH3_64bits_reset(state.get()) != XXH_OK) throw Error("cannot initialise the hash state");
   auto add = [&](const void* data, size_t size) { XXH3_64bits_update(state.get(), data, size); };
@@ -26,6 +26,16 @@ uint64_t model_fingerprint(LlamaForCausalLM& model, const Tokenizer& tokenizer) 
     add(&dtype, sizeof dtype);
     for (int64_t d : tensor.sizes()) add(&d, sizeof d);
     add(tensor.data_ptr(), tensor.nbytes());
+  }
+  if (adapter_scales) {
+    for (const auto& [name, linear] : model->named_linears()) {
+      if (!linear->has_lora()) continue;
+      const double scale = linear->lora_spec().scale();
+      const uint8_t merged = linear->lora_merged() ? 1 : 0;
+      add(name.data(), name.size() + 1);
+      add(&scale, sizeof scale);
+      add(&merged, sizeof merged);
+    }
   }
   return XXH3_64bits_digest(state.get());
 }

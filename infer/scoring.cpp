@@ -25,6 +25,14 @@ std::vector<std::string_view> split_chunks(std::string_view bytes, int64_t chunk
   return chunks;
 }
 
+void check_fits_context(const LlamaConfig& config, int64_t tokens) {
+  const int64_t context = config.max_position_embeddings;
+  if (tokens > context) {
+    throw Error("a chunk of " + std::to_string(tokens) + " tokens is longer than the model's context of " +
+                std::to_string(context) + " positions (a smaller --chunk-bytes fits)");
+  }
+}
+
 std::vector<ChunkScore> score_chunks(LlamaForCausalLM& model, const Tokenizer& tokenizer,
                                      const std::vector<std::string_view>& chunks, int64_t batch_size) {
   c10::InferenceMode inference;
@@ -40,6 +48,7 @@ std::vector<ChunkScore> score_chunks(LlamaForCausalLM& model, const Tokenizer& t
     const size_t end = std::min(chunks.size(), begin + static_cast<size_t>(batch_size));
     int64_t longest = 0;
     for (size_t i = begin; i < end; ++i) longest = std::max<int64_t>(longest, ids[i].size());
+    check_fits_context(model->config(), longest);
     if (longest == 0) continue;
     const int64_t rows = static_cast<int64_t>(end - begin);
     const int64_t width = longest + 1;

@@ -29,4 +29,8 @@ std::vector<ChunkScore> score_chunks(LlamaForCausalLM& model, const Tokenizer& t
 // Cuts `bytes` into consecutive pieces of `chunk_bytes` (the last one shorter; none for empty input).
 std::vector<std::string_view> split_chunks(std::string_view bytes, int64_t chunk_bytes);
 
+// Throws lmc::Error when a chunk of `tokens` tokens (after BOS) has more positions than the model was
+// built for: its logits there would be extrapolation, not the model's.
+void check_fits_context(const LlamaConfig& config, int64_t tokens);
+
 }  // namespace lmc

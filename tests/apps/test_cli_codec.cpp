@@ -104,6 +104,16 @@ TEST(CliCodec, IncompressibleChunksAreStoredNotExpanded) {
   }
 }
 
+// Stored chunks that xz shrinks are packed into one xz stream per group: 2 KB of noise four times over
+// costs about one copy, where storing each chunk as it is would cost all four.
+TEST(CliCodec, StoredChunksArePackedWithXz) {
+  const std::string noise = random_bytes(2048, 21);
+  const std::string repeated = noise + noise + noise + noise;
+  json s = round_trip(repeated, "--model-only");
+  EXPECT_EQ(s["stored_chunks"], 4);
+  EXPECT_LT(s["bytes_out"].get<double>(), 2048 + 300.0);
+}
+
 // The default model on its held-out sample: every chunk coded, and, with the model's tables alone, the
 // archive no bigger than the model's cross-entropy plus 0.1% and the header, chunk tables and coder
 // flushes. The match model then makes it smaller still.
@@ -203,6 +213,53 @@ TEST(CliCodec, GzipLikeFileHandling) {
 
   auto no_suffix = run_lmc("decompress" + model_flag() + (tmp / "b.txt").string());
   EXPECT_NE(no_suffix.err.find("does not end in .lmc"), std::string::npos) << no_suffix.err;
+
+  // decompress --json: the archive's bytes in, the restored bytes out.
+  auto stats = run_lmc("decompress -k -f --json" + model_flag() + "-o " + (tmp / "a.out").string() + " " +
+                       (tmp / "a.txt.lmc").string());
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  EXPECT_EQ(json::parse(stats.out)["bytes_in"], fs::file_size(tmp / "a.txt.lmc"));
+  EXPECT_EQ(json::parse(stats.out)["bytes_out"], bytes.size());
+}
+
+// An output that is a FIFO (or a device: /dev/null) is written into, never replaced by a regular file,
+// and the input is kept, with or without -f.
+TEST(CliCodec, DeviceAndFifoOutputsAreWrittenIntoNotReplaced) {
+  testing::TempDir tmp;
+  write_file(tmp / "a.txt", "into a pipe\n");
+  ASSERT_EQ(run_lmc("compress -k" + model_flag() + (tmp / "a.txt").string()).exit_code, 0);
+  const std::string lmc = testing::setting("LMC_BIN");
+  for (const char* force : {"", " -f"}) {
+    SCOPED_TRACE(force);
+    fs::remove(tmp / "fifo");
+    ASSERT_EQ(testing::run_command("mkfifo " + (tmp / "fifo").string()).exit_code, 0);
+    auto r = testing::run_command("cat " + (tmp / "fifo").string() + " > " + (tmp / "got").string() + " & " + lmc +
+                                  " decompress" + force + model_flag() + "-o " + (tmp / "fifo").string() + " " +
+                                  (tmp / "a.txt.lmc").string() + "; status=$?; wait; exit $status");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_file(tmp / "got"), "into a pipe\n");
+    EXPECT_TRUE(fs::is_fifo(tmp / "fifo"));
+    EXPECT_TRUE(fs::exists(tmp / "a.txt.lmc")) << "the input is kept";
+  }
+}
+
+// Interrupted while writing, lmc removes its temporary output and dies of the signal.
+TEST(CliCodec, AnInterruptLeavesNoTemporaryFile) {
+  testing::TempDir tmp;
+  std::string text = read_file(shipped("sample.txt"));
+  while (text.size() < 400'000) text += text;
+  write_file(tmp / "big.txt", text);
+  const std::string lmc = testing::setting("LMC_BIN");
+  for (const char* signal : {"INT", "TERM"}) {
+    SCOPED_TRACE(signal);
+    const std::string script = lmc + " compress -k --threads 1" + default_model_flag() + (tmp / "big.txt").string() +
+                               " 2>/dev/null & pid=$!; for i in $(seq 300); do ls -a " + tmp.path().string() +
+                               " | grep -q 'big.txt.lmc.tmp-' && break; sleep 0.1; done; kill -" + signal +
+                               " $pid; wait $pid; echo $?";
+    auto r = testing::run_command(script);
+    EXPECT_NE(r.out, "0\n") << "the run ended before the signal";
+    EXPECT_EQ(testing::listing(tmp.path()), std::vector<std::string>{"big.txt"});
+  }
 }
 
 class BadArchive : public ::testing::Test {
@@ -231,7 +288,7 @@ class BadArchive : public ::testing::Test {
   std::string archive_;
 };
 
-TEST_F(BadArchive, NotAnArchive) { expect_refused("hello world, not an archive", "not an lmc archive"); }
+TEST_F(BadArchive, NotAnArchive) { expect_refused("hello world, not an archive", "bad.lmc: not an lmc archive"); }
 
 TEST_F(BadArchive, Truncated) {
   expect_refused(archive_.substr(0, 2), "not an lmc archive");
@@ -254,17 +311,17 @@ TEST_F(BadArchive, OlderFormatVersion) {
 }
 
 // Version 2 is version 3 without the match model and its flag: such an archive still decompresses,
-// and the same bytes read as coded with the match model do not. Versions 3 to 10 differ from 11 only in
-// audio and xz archives and (3 and 4) in the context cache, which runs with the match model, so a text archive
-// coded without it and labelled 3 to 10 decodes too; with the match model, one labelled 5 to 10 decodes
-// and one labelled 4 does not.
+// and the same bytes read as coded with the match model do not. Versions 3 to 11 differ from 12 only in
+// audio, xz and packed stored chunks (none here: --no-store) and (3 and 4) in the context cache, which
+// runs with the match model, so a text archive coded without it and labelled 3 to 11 decodes too; with
+// the match model, one labelled 5 to 11 decodes and one labelled 4 does not.
 TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   const fs::path in = tmp_ / "in", archive = tmp_ / "no_match.lmc", out = tmp_ / "out";
   auto c = run_lmc("compress -k --threads 1 --no-store --no-match" + model_flag() + "-o " + archive.string() + " " +
                    in.string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   std::string version2 = read_file(archive);
-  ASSERT_EQ(version2[3], 11);
+  ASSERT_EQ(version2[3], 12);
   ASSERT_EQ(version2[5] & 2, 2) << "flags byte: bit 1 marks --no-match";
   version2[3] = 2;
   version2[5] = static_cast<char>(version2[5] & ~2);
@@ -275,7 +332,7 @@ TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   std::string with_match = version2;
   with_match[3] = 3;
   expect_refused(with_match, "corrupt");
-  for (const char version : {3, 4, 5, 6, 7, 8, 9, 10}) {
+  for (const char version : {3, 4, 5, 6, 7, 8, 9, 10, 11}) {
     std::string older = read_file(archive);
     older[3] = version;
     write_file(tmp_ / "older.lmc", older);
@@ -287,8 +344,8 @@ TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   auto m = run_lmc("compress -k --threads 1 --no-store" + model_flag() + "-o " + cached.string() + " " + in.string());
   ASSERT_EQ(m.exit_code, 0) << m.err;
   std::string with_cache = read_file(cached);
-  ASSERT_EQ(with_cache[3], 11);
-  for (const char version : {5, 6, 7, 8, 9, 10}) {
+  ASSERT_EQ(with_cache[3], 12);
+  for (const char version : {5, 6, 7, 8, 9, 10, 11}) {
     with_cache[3] = version;
     write_file(tmp_ / "older_cached.lmc", with_cache);
     auto d5 = run_lmc("decompress -k -f" + model_flag() + "-o " + out.string() + " " +
@@ -308,6 +365,14 @@ TEST_F(BadArchive, WrongModel) {
   config["rms_norm_eps"] = 1e-5;
   write_file(tmp_ / "other_model" / "config.json", config.dump());
   expect_refused(archive_, "another model", (tmp_ / "other_model").string());
+}
+
+// Another dtype is named as such, not as another model (the fingerprint covers the weights' dtype too).
+TEST_F(BadArchive, AnotherDtypeSaysWhichToUse) {
+  auto c = run_lmc("compress -k -f --threads 1 --no-store --dtype bf16" + model_flag() + "-o " +
+                   (tmp_ / "bf16.lmc").string() + " " + (tmp_ / "in").string());
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  expect_refused(read_file(tmp_ / "bf16.lmc"), "made with the model in bf16, it is loaded in fp32 (use --dtype bf16)");
 }
 
 TEST_F(BadArchive, CorruptPayloadIsDetected) {

@@ -75,6 +75,17 @@ TEST(CliEval, CountsEveryByteWhateverTheChunkSize) {
   }
 }
 
+TEST(CliEval, RefusesDirectoriesAndChunksLongerThanTheContext) {
+  testing::TempDir tmp;
+  expect_one_line_error(run_lmc("eval --model " + bytes_model().string() + " " + tmp.path().string()), "eval",
+                        "is a directory, not a file");
+  const int64_t context = json::parse(testing::read_file(bytes_model() / "config.json"))["max_position_embeddings"];
+  testing::write_file(tmp / "long.bin", std::string(static_cast<size_t>(context) + 1, 'x'));
+  expect_one_line_error(run_lmc("eval --chunk-bytes " + std::to_string(context + 1) + " --model " +
+                                bytes_model().string() + " " + (tmp / "long.bin").string()),
+                        "eval", "a chunk of " + std::to_string(context + 1) + " tokens is longer than the model's context");
+}
+
 TEST(CliErrors, MissingConfigField) {
   testing::TempDir tmp;
   auto dir = copy_model(bytes_model(), tmp);
@@ -150,6 +161,11 @@ TEST(CliErrors, UsageErrorsAreOneLineWithStatusTwo) {
   const auto missing = run_lmc("compress");
   expect_one_line_error(missing, "compress", "IN is required");
   EXPECT_EQ(missing.exit_code, 2);
+  const auto unknown_command = run_lmc("frobnicate");
+  EXPECT_EQ(unknown_command.err, "lmc: error: unknown command 'frobnicate' (see lmc --help)\n");
+  EXPECT_EQ(unknown_command.exit_code, 2);
+  const auto out_of_range = run_lmc("eval --chunk-bytes 0 " + bytes_model().string());
+  expect_one_line_error(out_of_range, "eval", "--chunk-bytes: Value 0 not in range 1 to 1073741824");
   const auto none = run_lmc("");
   EXPECT_EQ(none.exit_code, 2);
   EXPECT_EQ(none.err.rfind("lmc: error: ", 0), 0u) << none.err;

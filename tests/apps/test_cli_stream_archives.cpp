@@ -104,6 +104,10 @@ TEST_F(CliStreamArchive, XzArchiveDecodesWithoutItsModel) {
                               " decompress -k -f -o " + (tmp_ / "out2").string() + " " + archive().string());
   ASSERT_EQ(no_model.exit_code, 0) << no_model.err;
   EXPECT_TRUE(read_file(tmp_ / "out2") == input);
+  auto from_stdin = run_command("LMC_MODELS_DIR=" + (tmp_ / "no_models").string() + " " + testing::setting("LMC_BIN") +
+                                " decompress -f -o " + (tmp_ / "out3").string() + " - < " + archive().string());
+  ASSERT_EQ(from_stdin.exit_code, 0) << from_stdin.err;
+  EXPECT_TRUE(read_file(tmp_ / "out3") == input);
 
   std::string damaged = read_file(archive());
   damaged[damaged.size() / 2] ^= 0x20;
@@ -112,7 +116,7 @@ TEST_F(CliStreamArchive, XzArchiveDecodesWithoutItsModel) {
   auto bad = run_lmc("decompress -k" + model_flag() + "-o " + (tmp_ / "out").string() + " " +
                      (tmp_ / "damaged.lmc").string());
   EXPECT_NE(bad.exit_code, 0);
-  EXPECT_EQ(bad.err, "lmc decompress: error: archive corrupt: xz stream: corrupt data\n");
+  EXPECT_EQ(bad.err, "lmc decompress: error: " + (tmp_ / "damaged.lmc").string() + ": archive corrupt: xz stream: corrupt data\n");
   EXPECT_FALSE(fs::exists(tmp_ / "out"));
 }
 

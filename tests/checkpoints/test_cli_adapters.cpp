@@ -105,6 +105,7 @@ TEST(CliAdapter, ArchivesNeedTheirAdapter) {
   ASSERT_EQ(compress.exit_code, 0) << compress.err;
   const fs::path archive = tmp / "notes.txt.lmc";
   ASSERT_TRUE(fs::exists(archive));
+  const std::string archive_bytes = read_file(archive);  // decompress without -k removes it
 
   auto without = run_lmc("decompress" + base_arg() + " -o " + (tmp / "plain.txt").string() + " " + archive.string());
   expect_one_line_error(without, "decompress", "made with another model, adapter or tokenizer");
@@ -118,6 +119,27 @@ TEST(CliAdapter, ArchivesNeedTheirAdapter) {
                       archive.string());
   ASSERT_EQ(with.exit_code, 0) << with.err;
   EXPECT_EQ(read_file(tmp / "back.txt"), read_file(input));
+
+  // Before format 12 the fingerprint left out the adapter's scale: such an archive (here the same one
+  // relabelled 11, with the fingerprint that lmc recorded then) still decodes with its adapter.
+  std::string older = archive_bytes;
+  older[3] = 11;
+  write_file(tmp / "older.lmc", older);
+  auto refused = run_lmc("decompress" + base_arg() + adapter_arg("peft_qv") + " -o " + (tmp / "older.txt").string() +
+                         " " + (tmp / "older.lmc").string());
+  ASSERT_NE(refused.exit_code, 0) << "the format-12 fingerprint is not the one format 11 recorded";
+  const size_t at = refused.err.find("this model ");
+  ASSERT_NE(at, std::string::npos) << refused.err;
+  const uint64_t legacy = std::stoull(refused.err.substr(at + 11));
+  size_t fingerprint_at = 6;  // after "LMC", version, mode and flags: the original size's varint, then it
+  while (static_cast<uint8_t>(older[fingerprint_at]) & 0x80) ++fingerprint_at;
+  ++fingerprint_at;
+  for (int i = 0; i < 8; ++i) older[fingerprint_at + i] = static_cast<char>(legacy >> (8 * i));
+  write_file(tmp / "older.lmc", older);
+  auto decoded = run_lmc("decompress" + base_arg() + adapter_arg("peft_qv") + " -o " + (tmp / "older.txt").string() +
+                         " " + (tmp / "older.lmc").string());
+  ASSERT_EQ(decoded.exit_code, 0) << decoded.err;
+  EXPECT_EQ(read_file(tmp / "older.txt"), read_file(input));
 }
 
 std::vector<int> generated_tokens(const std::string& args) {

@@ -84,6 +84,22 @@ void edit_adapter_config(const fs::path& dir, const std::function<void(json&)>& 
   write_file(dir / "adapter_config.json", config.dump(2));
 }
 
+// The same adapter weights under another lora_alpha predict differently: from archive format 12 the
+// fingerprint tells them apart; the one older archives recorded did not.
+TEST(PeftAdapter, FingerprintCoversTheAdaptersScale) {
+  TempDir tmp;
+  const fs::path rescaled = copy_adapter("peft_qv", tmp);
+  edit_adapter_config(rescaled, [](json& config) { config["lora_alpha"] = config["lora_alpha"].get<double>() * 2; });
+  auto tokenizer = make_byte_tokenizer();
+  auto fingerprint = [&](const fs::path& adapter, bool adapter_scales) {
+    LlamaForCausalLM model = load_llama(adapter_base());
+    apply_peft_adapter(model, adapter);
+    return model_fingerprint(model, *tokenizer, adapter_scales);
+  };
+  EXPECT_NE(fingerprint(rescaled, true), fingerprint(adapters_golden() / "peft_qv", true));
+  EXPECT_EQ(fingerprint(rescaled, false), fingerprint(adapters_golden() / "peft_qv", false));
+}
+
 // Applying `adapter` to the base throws an lmc::Error containing every needle; the model stays unadapted.
 void expect_refused(const fs::path& adapter, const std::vector<std::string>& needles) {
   LlamaForCausalLM model = load_llama(adapter_base());

@@ -53,7 +53,8 @@ std::string decode_chunk(const StandInModel& model, std::span<const uint8_t> cod
   return text;
 }
 
-std::vector<uint8_t> make_seed_archive(const StandInModel& model, const std::vector<std::string>& chunks) {
+std::vector<uint8_t> make_seed_archive(const StandInModel& model, const std::vector<std::string>& chunks,
+                                       const std::vector<bool>& stored) {
   Archive archive;
   std::string all;
   for (const std::string& chunk : chunks) {
@@ -69,7 +70,11 @@ std::vector<uint8_t> make_seed_archive(const StandInModel& model, const std::vec
     ChunkGroup group;
     std::string group_text;
     for (size_t j = i; j < std::min(chunks.size(), i + 2); ++j) {
-      group.add_chunk(chunks[j].size(), chunks[j].size(), encode_chunk(model, chunks[j]));
+      if (j < stored.size() && stored[j]) {
+        group.add_chunk(chunks[j].size(), 0, std::vector<uint8_t>(chunks[j].begin(), chunks[j].end()));
+      } else {
+        group.add_chunk(chunks[j].size(), chunks[j].size(), encode_chunk(model, chunks[j]));
+      }
       group_text += chunks[j];
     }
     group.side.push_back(encode_bits(low_bits(group_text), kBitPeriod));
@@ -103,6 +108,10 @@ bool fuzz_codec_input(const StandInModel& model, std::span<const uint8_t> bytes)
       std::vector<std::span<const uint8_t>> coded = group.coded_chunks();
       std::string group_text;
       for (size_t i = 0; i < coded.size(); ++i) {
+        if (group.chunks[i].stored()) {
+          group_text.append(coded[i].begin(), coded[i].end());
+          continue;
+        }
         bool chunk_clean = false;
         group_text += decode_chunk(model, coded[i], group.chunks[i].tokens, &chunk_clean);
         clean = clean && chunk_clean;

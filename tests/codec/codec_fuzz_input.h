@@ -1,5 +1,6 @@
-// What the codec fuzzers run on one input: parse it as an archive and, if it parses, decode every chunk
-// with a stand-in predictor and every side blob as a bit stream, or an xz archive's stream. lmc::Error is the only acceptable
+// What the codec fuzzers run on one input: parse it as an archive and, if it parses, decode every coded
+// chunk with a stand-in predictor (a stored chunk is its bytes, unpacked by the parser) and every side
+// blob as a bit stream, or an xz archive's stream. lmc::Error is the only acceptable
 // failure; anything else (another exception, a crash, a hang) is a bug. Shared by the libFuzzer target
 // (fuzz_codec.cpp) and the mutation loop in test_codec_fuzz.cpp.
 #pragma once
@@ -32,8 +33,10 @@ std::string decode_chunk(const StandInModel& model, std::span<const uint8_t> cod
                          bool* clean = nullptr);
 
 // An archive of `chunks` chunks of text, coded with the stand-in model, batch 2, with a side blob of
-// coded bits: the seed the mutation loop corrupts.
-std::vector<uint8_t> make_seed_archive(const StandInModel& model, const std::vector<std::string>& chunks);
+// coded bits: the seed the mutation loop corrupts. Chunks marked in `stored` are stored instead, which
+// the writer packs into an xz stream when that is smaller.
+std::vector<uint8_t> make_seed_archive(const StandInModel& model, const std::vector<std::string>& chunks,
+                                       const std::vector<bool>& stored = {});
 
 // An xz archive of `text` (container.h), the xz decoder's seed.
 std::vector<uint8_t> make_seed_xz_archive(const std::string& text);

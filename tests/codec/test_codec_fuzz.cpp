@@ -1,6 +1,7 @@
 // Corrupted archives must be rejected with lmc::Error or decode to something, never crash, hang or throw
-// anything else: 100k random mutations of a valid archive (20k of an xz archive) (bytes flipped, replaced, inserted, deleted,
-// truncated), each parsed and, when it parses, decoded with the stand-in model.
+// anything else: 100k random mutations of a valid archive (20k of one with packed stored chunks, 20k of
+// an xz archive) (bytes flipped, replaced, inserted, deleted, truncated), each parsed and, when it
+// parses, decoded with the stand-in model.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -37,24 +38,45 @@ TEST(CodecFuzz, SeedArchiveRoundTrips) {
   EXPECT_EQ(decode_chunk(model, archive.groups[1].coded_chunks()[0], kChunks[2].size()), kChunks[2]);
 }
 
-TEST(CodecFuzz, MutatedArchivesFailCleanly) {
-  StandInModel model;
-  const std::vector<uint8_t> seed = make_seed_archive(model, kChunks);
-  std::mt19937_64 rng(20240601);
+// How many of `runs` mutations of `seed` still decode cleanly; any exception but lmc::Error fails the test.
+int decoded_mutations(const StandInModel& model, const std::vector<uint8_t>& seed, uint64_t rng_seed, int runs) {
+  std::mt19937_64 rng(rng_seed);
   int accepted = 0;
-  const int kRuns = 100000;
-  for (int run = 0; run < kRuns; ++run) {
-    std::vector<uint8_t> bytes = mutate(seed, rng);
+  for (int run = 0; run < runs; ++run) {
     try {
-      accepted += fuzz_codec_input(model, bytes);
+      accepted += fuzz_codec_input(model, mutate(seed, rng));
     } catch (const std::exception& e) {
-      FAIL() << "run " << run << ": " << e.what() << " escaped instead of lmc::Error";
+      ADD_FAILURE() << "run " << run << ": " << e.what() << " escaped instead of lmc::Error";
+      break;
     }
   }
+  return accepted;
+}
+
+TEST(CodecFuzz, MutatedArchivesFailCleanly) {
+  StandInModel model;
+  const int kRuns = 100000;
+  const int accepted = decoded_mutations(model, make_seed_archive(model, kChunks), 20240601, kRuns);
   // Only edits to bytes nothing checks (the model fingerprint, say) leave an archive that still decodes
   // to its checksum; most corruptions must be caught.
   EXPECT_LT(accepted, kRuns / 10) << accepted << " of " << kRuns << " mutated archives decoded cleanly";
   std::cout << accepted << " of " << kRuns << " mutated archives still decoded cleanly\n";
+}
+
+// The same mutations of an archive whose stored chunks are packed into an xz stream (container.h): the
+// parser unpacks them through liblzma, bounded by the table's stored bytes.
+TEST(CodecFuzz, MutatedPackedChunksFailCleanly) {
+  StandInModel model;
+  std::string repeated;
+  for (int i = 0; i < 30; ++i) repeated += kChunks[i % kChunks.size()] + " ";
+  const std::vector<std::string> chunks = {kChunks[0], repeated, repeated.substr(7, 200), kChunks[1]};
+  const std::vector<uint8_t> seed = make_seed_archive(model, chunks, {false, true, true, false});
+  ASSERT_TRUE(fuzz_codec_input(model, seed));
+  ASSERT_LT(seed.size(), make_seed_archive(model, chunks, {}).size()) << "the stored chunks are not packed";
+  const int kRuns = 20000;
+  const int accepted = decoded_mutations(model, seed, 20261126, kRuns);
+  EXPECT_LT(accepted, kRuns / 10) << accepted << " of " << kRuns << " mutated archives decoded cleanly";
+  std::cout << accepted << " of " << kRuns << " mutated archives with packed chunks still decoded cleanly\n";
 }
 
 // The same mutations of an xz archive: its stream goes through liblzma's decoder, which must fail as
@@ -65,16 +87,8 @@ TEST(CodecFuzz, MutatedXzArchivesFailCleanly) {
   for (int i = 0; i < 40; ++i) text += kChunks[i % kChunks.size()] + " " + std::to_string(i * i) + "\n";
   const std::vector<uint8_t> seed = make_seed_xz_archive(text);
   ASSERT_TRUE(fuzz_codec_input(model, seed));
-  std::mt19937_64 rng(20261125);
-  int accepted = 0;
   const int kRuns = 20000;
-  for (int run = 0; run < kRuns; ++run) {
-    try {
-      accepted += fuzz_codec_input(model, mutate(seed, rng));
-    } catch (const std::exception& e) {
-      FAIL() << "run " << run << ": " << e.what() << " escaped instead of lmc::Error";
-    }
-  }
+  const int accepted = decoded_mutations(model, seed, 20261125, kRuns);
   // xz's own check (CRC64) and lmc's checksum leave almost nothing that decodes: edits to the
   // stream's padding or unchecked header bits at most.
   EXPECT_LT(accepted, kRuns / 100) << accepted << " of " << kRuns << " mutated xz archives decoded cleanly";

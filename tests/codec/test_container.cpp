@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "codec/container.h"
+#include "codec/xz_stream.h"
 #include "common/error.h"
 
 namespace lmc {
@@ -41,7 +42,7 @@ struct Layout {
 
 // Header fields in layout order; tests change one at a time.
 struct HeaderFields {
-  uint8_t version = 11, mode = 0, flags = 1;
+  uint8_t version = 12, mode = 0, flags = 1;
   uint64_t original_size = 12;
   uint64_t fingerprint = 0x1122334455667788ULL;
   uint8_t dtype = 1;
@@ -57,7 +58,8 @@ Layout header_bytes(const HeaderFields& h) {
   return l;
 }
 
-// The reference archive: two groups (8 + 1 bytes, then 3 bytes), a side blob in the first.
+// The reference archive: two groups (8 + 1 bytes, then 3 bytes), a side blob in the first, no stored
+// chunks (so no packed_length, whatever the version).
 Layout reference_bytes(const HeaderFields& h = {}) {
   Layout l = header_bytes(h);
   l.varint(2).varint(8).varint(5).varint(3).varint(1).varint(1).varint(2);  // table: (8,5,3) (1,1,2)
@@ -151,9 +153,10 @@ TEST(Container, VersionTwoArchivesReadAsCodedWithoutTheMatchModel) {
 
 // Version 3 is version 4 with audio's low bits in bit-history contexts, version 4 is version 5 without
 // the context cache, version 5 is version 6 with 16-bit audio's low bits in the symbols' contexts,
-// version 6 is version 7 with them in one table: the header says which it was.
+// version 6 is version 7 with them in one table, and so on to version 11, which never packs stored
+// chunks: the header says which it was.
 TEST(Container, OlderVersionsKeepTheirVersion) {
-  for (const uint8_t version : {3, 4, 5, 6}) {
+  for (const uint8_t version : {3, 4, 5, 6, 7, 8, 9, 10, 11}) {
     HeaderFields h;
     h.version = version;
     Archive expected = reference_archive();
@@ -168,6 +171,82 @@ TEST(Container, ParserReadsTheDocumentedLayout) {
   std::vector<std::span<const uint8_t>> coded = parsed.groups[0].coded_chunks();
   ASSERT_EQ(coded.size(), 2u);
   EXPECT_EQ(std::vector<uint8_t>(coded[1].begin(), coded[1].end()), (std::vector<uint8_t>{0xB1, 0xB2}));
+}
+
+// From format 12, a group's stored chunks go into one xz stream after its side blobs when that is smaller.
+Archive archive_with_stored_chunks(const std::string& first, const std::string& second) {
+  Archive a = reference_archive();
+  a.header.chunk_bytes = 4096;
+  a.header.batch_size = 3;
+  a.header.original_size = first.size() + 1 + second.size();
+  ChunkGroup g;
+  g.add_chunk(first.size(), 0, std::vector<uint8_t>(first.begin(), first.end()));
+  g.add_chunk(1, 1, std::vector<uint8_t>{0xB1, 0xB2});
+  g.add_chunk(second.size(), 0, std::vector<uint8_t>(second.begin(), second.end()));
+  g.side.push_back({0xC1});
+  a.groups = {g};
+  return a;
+}
+
+TEST(Container, StoredChunksArePackedIntoOneXzStream) {
+  const std::string first(3000, 'a'), second = "abcabcabc" + std::string(1000, 'b');
+  const Archive a = archive_with_stored_chunks(first, second);
+  const std::vector<uint8_t> packed = xz_encode(first + second);
+  Layout l = header_bytes({.original_size = *a.header.original_size, .chunk_bytes = 4096, .batch = 3});
+  l.varint(3).varint(first.size()).varint(0).varint(first.size()).varint(1).varint(1).varint(2);
+  l.varint(second.size()).varint(0).varint(second.size());
+  l.varint(1).varint(1).varint(packed.size());  // one 1-byte side blob, then the packed stream's length
+  l.raw({0xB1, 0xB2}).raw({0xC1}).raw(packed);
+  l.varint(0).u64(a.checksum);
+  EXPECT_EQ(serialize_archive(a), l.bytes);
+  EXPECT_LT(packed.size(), 200u);
+  expect_equal(parse_archive(l.bytes), a);  // unpacked again, as the chunks were
+  EXPECT_EQ(pack_stored_bytes(first + second), packed);
+}
+
+TEST(Container, StoredChunksXzCannotShrinkStayAsTheyAre) {
+  std::string noise(2000, '\0');
+  uint64_t state = 1;
+  for (char& c : noise) c = static_cast<char>((state = state * 6364136223846793005ULL + 1442695040888963407ULL) >> 56);
+  const Archive a = archive_with_stored_chunks(noise.substr(0, 1000), noise.substr(1000));
+  Layout l = header_bytes({.original_size = *a.header.original_size, .chunk_bytes = 4096, .batch = 3});
+  l.varint(3).varint(1000).varint(0).varint(1000).varint(1).varint(1).varint(2).varint(1000).varint(0).varint(1000);
+  l.varint(1).varint(1).varint(0);
+  l.text(noise.substr(0, 1000)).raw({0xB1, 0xB2}).text(noise.substr(1000)).raw({0xC1});
+  l.varint(0).u64(a.checksum);
+  EXPECT_EQ(serialize_archive(a), l.bytes);
+  EXPECT_TRUE(pack_stored_bytes(noise).empty());
+}
+
+TEST(Container, CorruptPackedChunksAreRefused) {
+  const std::string first(3000, 'a'), second(1000, 'b');
+  const Archive a = archive_with_stored_chunks(first, second);
+  auto with_packed = [&](const std::vector<uint8_t>& packed, uint64_t length) {
+    Layout l = header_bytes({.flags = 0, .chunk_bytes = 4096, .batch = 3});
+    l.varint(3).varint(3000).varint(0).varint(3000).varint(1).varint(1).varint(2).varint(1000).varint(0).varint(1000);
+    l.varint(1).varint(1).varint(length).raw({0xB1, 0xB2}).raw({0xC1}).raw(packed);
+    l.varint(0).u64(a.checksum);
+    return l.bytes;
+  };
+  const std::vector<uint8_t> good = xz_encode(first + second);
+  EXPECT_EQ(parse_error(with_packed(good, good.size())), "(parsed)");
+  const std::string where = "archive corrupt in the stored chunks of group 0: ";
+  EXPECT_EQ(parse_error(with_packed(xz_encode(first + second + "c"), xz_encode(first + second + "c").size())),
+            where + "they unpack to more than the 4000 bytes the table lists");
+  EXPECT_EQ(parse_error(with_packed(xz_encode(first), xz_encode(first).size())),
+            where + "they unpack to 3000 bytes, not the 4000 the table lists");
+  std::vector<uint8_t> flipped = good;
+  flipped[flipped.size() / 2] ^= 0x10;
+  EXPECT_EQ(parse_error(with_packed(flipped, flipped.size())).rfind(where + "xz stream: ", 0), 0u);
+  const std::vector<uint8_t> whole = with_packed(good, good.size());
+  EXPECT_EQ(parse_error(std::vector<uint8_t>(whole.begin(), whole.end() - 20)),
+            "archive truncated in the stored chunks of group 0");
+  // packed_length 0: the stored chunks' 4000 bytes must follow as they are.
+  EXPECT_EQ(parse_error(with_packed(good, 0)), "archive truncated in the payload of group 0");
+  // Before format 12 a group has no packed_length, so the same bytes are a payload that ends too soon.
+  std::vector<uint8_t> older = whole;
+  older[3] = 11;
+  EXPECT_EQ(parse_error(older), "archive truncated in the payload of group 0");
 }
 
 TEST(Container, StreamsGroupByGroup) {
@@ -228,12 +307,12 @@ TEST(Container, RejectsWhatIsNotAnArchive) {
   HeaderFields h;
   h.version = 0;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes), "not an lmc archive (format version 0)");
-  h.version = 12;
+  h.version = 13;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes),
-            "archive format version 12 is newer than this lmc (11): upgrade lmc to read it");
+            "archive format version 13 is newer than this lmc (12): upgrade lmc to read it");
   h.version = 1;
   EXPECT_EQ(parse_error(reference_bytes(h).bytes),
-            "archive format version 1 was written by an older lmc whose model arithmetic this one (11) does not "
+            "archive format version 1 was written by an older lmc whose model arithmetic this one (12) does not "
             "repeat: decompress it with that lmc");
 }
 
