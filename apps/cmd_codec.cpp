@@ -154,8 +154,9 @@ fs::path default_output(const std::string& input, bool compressing) {
 }
 
 // Runs `work(in, out)` from the input file (or stdin) into the output file (or stdout), atomically. An
-// output that is a device or FIFO (`-o /dev/null`) is written into, as a shell redirection would, and
-// the input is then kept: nothing was saved that could stand in for it.
+// output that is a device, a FIFO or a symbolic link (`-o /dev/null`, `-o /dev/stdout`) is written into,
+// as a shell redirection would, never replaced by a new file, and the input is then kept: nothing lmc
+// saved can be sure to stand in for it.
 template <typename Work>
 void run_file_to_file(const CodecCommandOptions& options, bool compressing, Work&& work) {
   const bool from_stdin = options.input == "-";
@@ -166,10 +167,10 @@ void run_file_to_file(const CodecCommandOptions& options, bool compressing, Work
     throw Error("'" + options.input + "' is not a readable file");
   }
   if (!to_stdout && fs::is_directory(output)) throw Error("'" + output + "' is a directory");
-  const bool to_device = !to_stdout && fs::exists(output) && !fs::is_regular_file(output);
-  if (!to_stdout && !to_device && fs::exists(output) && !options.force) {
-    throw Error("'" + output + "' already exists (use -f to overwrite)");
-  }
+  const bool exists = !to_stdout && fs::exists(output);  // through a link, as the checks below
+  const bool special = exists && !fs::is_regular_file(output);
+  const bool to_device = special || (!to_stdout && fs::is_symlink(output));
+  if (exists && !special && !options.force) throw Error("'" + output + "' already exists (use -f to overwrite)");
   if (!from_stdin && !to_stdout && fs::exists(output) && fs::equivalent(options.input, output)) {
     throw Error("input and output are the same file");
   }
@@ -202,6 +203,7 @@ void run_file_to_file(const CodecCommandOptions& options, bool compressing, Work
     out.flush();
     if (!out) throw Error("writing '" + output + "' failed");
     target.commit();
+    interrupted.disarm();
   }
   if (!options.keep && !from_stdin) {
     // The output is complete and in place: a failure to remove the input is reported, not an error.

@@ -57,16 +57,30 @@ std::streamsize PrefixedBuffer::xsgetn(char* s, std::streamsize n) {
 }
 
 RemoveOnSignal::RemoveOnSignal(const std::filesystem::path& temp) : temp_(temp.string()) {
-  if (pending_temp.exchange(temp_.c_str()) != nullptr) throw Error("another output is already being written");
+  const char* none = nullptr;
+  if (!pending_temp.compare_exchange_strong(none, temp_.c_str())) {
+    throw Error("another output is already being written");
+  }
   struct sigaction action {};
   action.sa_handler = remove_pending_temp;
-  sigemptyset(&action.sa_mask);
-  for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &action, &previous_[i]);
+  sigfillset(&action.sa_mask);  // a second signal waits until the first has removed the file
+  for (int i = 0; i < 3; ++i) {
+    struct sigaction current {};
+    if (sigaction(kSignals[i], nullptr, &current) != 0 || current.sa_handler == SIG_IGN) continue;
+    installed_[i] = sigaction(kSignals[i], &action, &previous_[i]) == 0;
+  }
+}
+
+void RemoveOnSignal::disarm() {
+  pending_temp.store(nullptr);
+  armed_ = false;
 }
 
 RemoveOnSignal::~RemoveOnSignal() {
-  for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &previous_[i], nullptr);
-  pending_temp.store(nullptr);
+  if (armed_ && pending_temp.exchange(nullptr) != nullptr) ::unlink(temp_.c_str());
+  for (int i = 0; i < 3; ++i) {
+    if (installed_[i]) sigaction(kSignals[i], &previous_[i], nullptr);
+  }
 }
 
 AtomicFileBuffer::AtomicFileBuffer(AtomicFile& file) : file_(file), buffer_(1 << 20) {

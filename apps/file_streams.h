@@ -58,19 +58,25 @@ class PrefixedBuffer : public std::streambuf {
   char byte_ = 0;  // the one byte underflow() took from `rest` for a peek
 };
 
-// While one lives, SIGINT, SIGTERM and SIGHUP remove `temp` (an output being written) before lmc dies
-// of them as it otherwise would, so an interrupted run leaves no partial file. A signal handler can
-// only reach it through process-wide state: one at a time, which the gzip-like commands need.
+// Until disarm(), SIGINT, SIGTERM and SIGHUP remove `temp` (an output being written) before lmc dies of
+// them as it otherwise would, so an interrupted run leaves no partial file; a signal lmc was started
+// ignoring (nohup, a script's background job) stays ignored. Destroyed armed (an error unwinding), it
+// removes `temp` itself before the handlers go. A signal handler can only reach `temp` through
+// process-wide state: one at a time, which the gzip-like commands need.
 class RemoveOnSignal {
  public:
   explicit RemoveOnSignal(const std::filesystem::path& temp);
   ~RemoveOnSignal();
   RemoveOnSignal(const RemoveOnSignal&) = delete;
   RemoveOnSignal& operator=(const RemoveOnSignal&) = delete;
+  // The output is in place: nothing to remove any more.
+  void disarm();
 
  private:
   std::string temp_;
   struct sigaction previous_[3];
+  bool installed_[3] = {};
+  bool armed_ = true;
 };
 
 }  // namespace lmc::apps

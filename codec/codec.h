@@ -38,7 +38,9 @@ struct CompressOptions {
   int64_t chunk_bytes = 0;
   int64_t batch = 0;           // chunks coded in lockstep; 0: auto_batch's choice
   int total_bits = 28;         // frequency total 2^28: the floor of 1 per symbol costs < 0.001 bit/token at 128k
-  bool store_incompressible = true;  // keep a chunk as it is when coding would not shrink it
+  // Store a chunk coding would not shrink, or one whose group is smaller with it stored and packed
+  // with xz (codec/set_aside.h); false: code every chunk.
+  bool store_incompressible = true;
   // codec/match_model.h: predict tokens that repeat earlier ones. Unset: on for text and bytes, off for
   // audio, where audio-as-string seldom repeats and the match model's guesses cost more than they gain
   // (0.3% on LibriSpeech test-other).
@@ -51,7 +53,7 @@ struct CodecStats {
   uint64_t bytes_out = 0;    // archive bytes (decompress: read)
   uint64_t chunks = 0;
   int64_t batch = 0;         // chunks per group, as the archive records it
-  uint64_t stored_chunks = 0;  // chunks kept as they are because coding would not shrink them
+  uint64_t stored_chunks = 0;  // chunks stored instead of coded (codec/set_aside.h)
   uint64_t tokens = 0;
   double model_bits = 0;     // the model's cross-entropy of the coded tokens (encoder only)
   double side_bits = 0;      // bits spent outside the token streams (audio: header and low bits)

@@ -435,7 +435,7 @@ CodecStats decompress(const CodecModel& codec, std::istream& archive, std::ostre
       if (pcm) pcm->pcm.push_back(c.stored() ? std::vector<uint8_t>(payloads[i].begin(), payloads[i].end())
                                              : std::vector<uint8_t>());
       counts.push_back(c.stored() ? static_cast<int64_t>(known[i].size()) : static_cast<int64_t>(c.tokens));
-      with_context("archive corrupt", [&] { check_fits_context(codec.model->config(), counts.back()); });
+      with_context("archive corrupt", [&] { check_fits_context(codec.model->config(), counts.back(), false); });
     }
     auto ids = decode_group(predictor, payloads, counts, header.total_bits, matches, known, pcm ? &*pcm : nullptr);
     for (size_t i = 0; i < ids.size(); ++i) {

@@ -1,6 +1,7 @@
 // Serialising and parsing the archive layout documented in container.h. The reader trusts nothing: every
-// count and length is checked against the limits before it is used, and payloads are read in bounded
-// steps so a corrupt length fails as "truncated" instead of allocating what it claims.
+// count and length is checked against the limits before it is used, payloads are read in bounded steps
+// so a corrupt length fails as "truncated" instead of allocating what it claims, and packed stored chunks
+// unpack to at most kMaxPackedStoredBytes.
 #include "codec/container.h"
 
 #include <xxhash.h>
@@ -226,7 +227,7 @@ std::vector<uint8_t> unpack_stored_chunks(const ChunkGroup& group, std::span<con
 }  // namespace
 
 std::vector<uint8_t> pack_stored_bytes(std::string_view stored) {
-  if (stored.empty()) return {};
+  if (stored.empty() || stored.size() > kMaxPackedStoredBytes) return {};
   std::vector<uint8_t> packed = xz_encode(stored);
   return packed.size() < stored.size() ? packed : std::vector<uint8_t>();
 }
@@ -447,6 +448,10 @@ bool ArchiveReader::next_group(ChunkGroup& group) {
   for (const ChunkEntry& c : group.chunks) stored_total += c.stored() ? c.coded_bytes : 0;
   const uint64_t packed_length =
       header_.format_version >= kPackedChunksFormatVersion && stored_total > 0 ? input.varint(table_where) : 0;
+  if (packed_length > 0 && stored_total > kMaxPackedStoredBytes) {
+    corrupt(group_name(groups_) + " packs " + str(stored_total) + " stored bytes, more than " +
+            str(kMaxPackedStoredBytes));
+  }
 
   group.payload.clear();
   input.append(group.payload, coded_total - (packed_length > 0 ? stored_total : 0),

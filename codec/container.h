@@ -37,8 +37,9 @@
 // makes of it. A reader unpacks them: a ChunkGroup in memory always holds them as they are.
 //
 // A group is the chunks a batch codes in lockstep; its table comes before its payload, so a reader
-// knows every chunk's offset (prefix sums of coded_bytes) before reading it and decodes the group's
-// chunks together; with the match model, a group decodes only after every earlier one. A writer can
+// knows every chunk's length before reading it (a coded chunk's offset is the prefix sum of the coded
+// chunks' lengths before it, a stored one's that of the stored ones) and decodes the group's chunks
+// together; with the match model, a group decodes only after every earlier one. A writer can
 // stream: it emits the header, then one group at a time, then the end, and never holds more than one
 // group. Side blobs carry mode-specific data (audio: the WAV header and
 // the coded least-significant bits) with the group they belong to.
@@ -49,7 +50,8 @@
 // and coded_bytes = original_bytes (stored), or 1 <= tokens <= original_bytes (every token covers at
 // least one byte) and coded_bytes <= tokens * (total_bits + 1) / 8 + 16 (every symbol has frequency
 // >= 1 out of 2^total_bits; format-8 audio adds each symbol's bit and the LPC coefficients); the
-// chunk lengths add up to original_size when the header has it.
+// chunk lengths add up to original_size when the header has it; a group packs its stored chunks only
+// when they hold at most kMaxPackedStoredBytes, which bounds what their xz stream may unpack to.
 #pragma once
 
 #include <cstdint>
@@ -99,6 +101,9 @@ inline constexpr uint8_t kPcmWidthsFormatVersion = 10;
 inline constexpr uint8_t kStreamArchiveFormatVersion = 11;
 inline constexpr uint8_t kOldestReadableFormatVersion = 2;
 inline constexpr size_t kMaxSideBlobs = 16;
+// A group's stored bytes that may be packed: 512 default groups. More are written as they are, so a
+// small forged xz stream cannot make a reader allocate more than this.
+inline constexpr uint64_t kMaxPackedStoredBytes = uint64_t{64} << 20;
 
 // kXz, kFlac: the stream archives above, which need no model; the header's model fields are unset.
 enum class ArchiveMode : uint8_t { kText = 0, kBytes = 1, kAudio = 2, kXz = 3, kFlac = 4 };
@@ -123,7 +128,7 @@ struct ArchiveHeader {
 
 struct ChunkEntry {
   uint64_t original_bytes = 0;
-  uint64_t tokens = 0;  // 0: stored, the chunk's bytes as they are (coding them would not have been smaller)
+  uint64_t tokens = 0;  // 0: stored, the chunk's bytes as they are (codec/set_aside.h chooses which)
   uint64_t coded_bytes = 0;
   bool stored() const { return tokens == 0; }
 };
@@ -200,8 +205,8 @@ struct Archive {
 std::vector<uint8_t> serialize_archive(const Archive& archive);
 
 // What a group's stored chunks with these bytes (in table order) become in its archive: one xz -9e stream
-// when that is smaller, or empty when they stay as they are. A writer picking which chunks to store can
-// weigh them with it.
+// when that is smaller (and they hold at most kMaxPackedStoredBytes), or empty when they stay as they
+// are. A writer picking which chunks to store can weigh them with it.
 std::vector<uint8_t> pack_stored_bytes(std::string_view stored);
 Archive parse_archive(std::span<const uint8_t> bytes);
 

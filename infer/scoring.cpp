@@ -25,11 +25,11 @@ std::vector<std::string_view> split_chunks(std::string_view bytes, int64_t chunk
   return chunks;
 }
 
-void check_fits_context(const LlamaConfig& config, int64_t tokens) {
+void check_fits_context(const LlamaConfig& config, int64_t tokens, bool hint) {
   const int64_t context = config.max_position_embeddings;
   if (tokens > context) {
     throw Error("a chunk of " + std::to_string(tokens) + " tokens is longer than the model's context of " +
-                std::to_string(context) + " positions (a smaller --chunk-bytes fits)");
+                std::to_string(context) + " positions" + (hint ? " (a smaller --chunk-bytes fits)" : ""));
   }
 }
 

@@ -30,7 +30,8 @@ std::vector<ChunkScore> score_chunks(LlamaForCausalLM& model, const Tokenizer& t
 std::vector<std::string_view> split_chunks(std::string_view bytes, int64_t chunk_bytes);
 
 // Throws lmc::Error when a chunk of `tokens` tokens (after BOS) has more positions than the model was
-// built for: its logits there would be extrapolation, not the model's.
-void check_fits_context(const LlamaConfig& config, int64_t tokens);
+// built for: its logits there would be extrapolation, not the model's. The message suggests a smaller
+// --chunk-bytes; `hint` false leaves that out (a decoder has no choice of chunk size).
+void check_fits_context(const LlamaConfig& config, int64_t tokens, bool hint = true);
 
 }  // namespace lmc

@@ -241,6 +241,10 @@ TEST(Container, CorruptPackedChunksAreRefused) {
   const std::vector<uint8_t> whole = with_packed(good, good.size());
   EXPECT_EQ(parse_error(std::vector<uint8_t>(whole.begin(), whole.end() - 20)),
             "archive truncated in the stored chunks of group 0");
+  // More stored bytes than kMaxPackedStoredBytes are never packed: a small stream may not unpack to them.
+  Layout big = header_bytes({.flags = 0, .chunk_bytes = uint64_t{1} << 27, .batch = 3});
+  big.varint(1).varint(uint64_t{1} << 27).varint(0).varint(uint64_t{1} << 27).varint(0).varint(good.size()).raw(good);
+  EXPECT_EQ(parse_error(big.bytes), "archive corrupt: group 0 packs 134217728 stored bytes, more than 67108864");
   // packed_length 0: the stored chunks' 4000 bytes must follow as they are.
   EXPECT_EQ(parse_error(with_packed(good, 0)), "archive truncated in the payload of group 0");
   // Before format 12 a group has no packed_length, so the same bytes are a payload that ends too soon.
