@@ -54,7 +54,9 @@ fs::path normalized_out(const fs::path& out) {
 }
 
 // Moves the staged shards into `out`: one rename of the directory when `out` is new, else one rename per
-// file (each atomic) over the previous run's shards.
+// file. The previous run's shards are all removed first: a run killed between two renames then leaves
+// a split missing, which its reader refuses (ShardReader, h5py), never a test split from one run beside
+// a training split from another, which could share documents without anything noticing.
 std::vector<fs::path> publish(const fs::path& staged, const fs::path& out) {
   std::vector<fs::path> files;
   for (const char* split : kSplitNames) files.push_back(out / (std::string(split) + ".h5"));
@@ -63,6 +65,10 @@ std::vector<fs::path> publish(const fs::path& staged, const fs::path& out) {
     fs::rename(staged, out, ec);
     if (ec) throw Error("cannot move " + staged.string() + " to " + out.string() + ": " + ec.message());
     return files;
+  }
+  for (const auto& file : files) {
+    fs::remove(file, ec);
+    if (ec) throw Error("cannot replace " + file.string() + ": " + ec.message());
   }
   for (const auto& file : files) {
     fs::rename(staged / file.filename(), file, ec);

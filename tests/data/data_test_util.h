@@ -48,14 +48,6 @@ inline CommandResult check_shards_with_python(const std::string& args) {
   return run_command(python + " " + source + "/tests/oracles/data_check_shards.py " + args);
 }
 
-// Files names of `dir` (not recursive), to check that nothing was left behind.
-inline std::vector<std::string> list_dir(const std::filesystem::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) names.push_back(entry.path().filename());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 // Lowercase words, punctuation and a few multi-byte UTF-8 characters; deterministic in `seed`.
 inline std::string make_text(size_t bytes, uint32_t seed) {
   static const char* kWords[] = {"the", "model", "compresses", "text", "losslessly", "with", "arithmetic",

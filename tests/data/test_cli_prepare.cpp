@@ -48,7 +48,7 @@ TEST_F(DataCli, ErrorsAreOneLineAndLeaveNoOutput) {
   auto size = run_lmc("prepare --inputs " + (dir_ / "corpus").string() + " --train-bytes 1.5 --out " + out);
   EXPECT_NE(size.exit_code, 0);
   EXPECT_NE(size.err.find("a fraction must be a number in [0, 1]"), std::string::npos) << size.err;
-  EXPECT_EQ(list_dir(dir_.path()), std::vector<std::string>{"corpus"});
+  EXPECT_EQ(listing(dir_.path()), std::vector<std::string>{"corpus"});
 }
 
 }  // namespace

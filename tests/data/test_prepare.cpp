@@ -75,7 +75,7 @@ class DataPrepare : public ::testing::Test {
 
   // The output directory's parent holds nothing but what was there before (no OUT, no OUT.tmp-*).
   void expect_nothing_written() {
-    EXPECT_EQ(lmc::testing::list_dir(dir_.path()), (std::vector<std::string>{"corpus"}));
+    EXPECT_EQ(lmc::testing::listing(dir_.path()), (std::vector<std::string>{"corpus"}));
   }
 
   TempDir dir_;
@@ -89,8 +89,8 @@ TEST_F(DataPrepare, TextShardsRebuildEveryDocumentInInputOrder) {
   EXPECT_EQ(result.splits[0].bytes, result.corpus_bytes / 2);
   EXPECT_EQ(result.splits[1].bytes, 4000u);
   EXPECT_EQ(result.splits[0].bytes + result.splits[1].bytes + result.splits[2].bytes, result.corpus_bytes);
-  EXPECT_EQ(lmc::testing::list_dir(out), (std::vector<std::string>{"test.h5", "train.h5", "val.h5"}));
-  EXPECT_EQ(lmc::testing::list_dir(dir_.path()), (std::vector<std::string>{"corpus", "out"}));
+  EXPECT_EQ(lmc::testing::listing(out), (std::vector<std::string>{"test.h5", "train.h5", "val.h5"}));
+  EXPECT_EQ(lmc::testing::listing(dir_.path()), (std::vector<std::string>{"corpus", "out"}));
   expect_python_ok("--out " + out.string() + " --modality text --inputs " + corpus_ +
                    " --chunk-bytes 64 --train-bytes 0.5 --val-bytes 4000 --jsonl-field body --tokenizer pairs"
                    " --input-order");
@@ -299,14 +299,14 @@ TEST_F(DataPrepare, RerunReplacesShardsAndFailureKeepsThem) {
   options.inputs.push_back((dir_ / "gone.txt").string());
   EXPECT_THROW(prepare(options, tokenizer_), Error);
   EXPECT_EQ(lmc::testing::read_file(out / "train.h5"), before);
-  EXPECT_EQ(lmc::testing::list_dir(dir_.path()), (std::vector<std::string>{"corpus", "out"}));
+  EXPECT_EQ(lmc::testing::listing(dir_.path()), (std::vector<std::string>{"corpus", "out"}));
 
   options = text_options(out);
   options.chunk_bytes = 100;
   prepare(options, tokenizer_);
-  EXPECT_EQ(ShardReader(out / "train.h5").info().chunk_bytes, 100);
-  EXPECT_EQ(lmc::testing::list_dir(out), (std::vector<std::string>{"README", "test.h5", "train.h5", "val.h5"}));
-  EXPECT_EQ(lmc::testing::list_dir(dir_.path()), (std::vector<std::string>{"corpus", "out"}));
+  for (const char* split : {"train.h5", "val.h5", "test.h5"}) EXPECT_EQ(ShardReader(out / split).info().chunk_bytes, 100);
+  EXPECT_EQ(lmc::testing::listing(out), (std::vector<std::string>{"README", "test.h5", "train.h5", "val.h5"}));
+  EXPECT_EQ(lmc::testing::listing(dir_.path()), (std::vector<std::string>{"corpus", "out"}));
 
   // A failure found only while writing (a corrupt FLAC after a good WAV) keeps the previous shards too.
   fs::path sound = dir_ / "sound";
@@ -321,7 +321,7 @@ TEST_F(DataPrepare, RerunReplacesShardsAndFailureKeepsThem) {
   audio.inputs.push_back((data_inputs() / "flac/corrupt.flac").string());
   EXPECT_NE(error_of([&] { prepare(audio, tokenizer_); }).find("corrupt FLAC stream"), std::string::npos);
   EXPECT_EQ(lmc::testing::read_file(sound / "train.h5"), sound_before);
-  EXPECT_EQ(lmc::testing::list_dir(dir_.path()), (std::vector<std::string>{"corpus", "out", "sound"}));
+  EXPECT_EQ(lmc::testing::listing(dir_.path()), (std::vector<std::string>{"corpus", "out", "sound"}));
 }
 
 TEST_F(DataPrepare, OutputThatIsAFileIsRefused) {
