@@ -3,6 +3,7 @@
 // rename) and the input is removed only after that, unless -k. Parsing and printing only: the
 // codec library does the work.
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -166,6 +167,8 @@ void run_file_to_file(const CodecCommandOptions& options, bool compressing, Work
   if (!from_stdin && !fs::is_regular_file(options.input)) {
     throw Error("'" + options.input + "' is not a readable file");
   }
+  // A closed descriptor reads as an empty file through std::cin: refused, not taken for one.
+  if (from_stdin && ::fcntl(STDIN_FILENO, F_GETFD) == -1) throw Error("standard input is closed");
   if (!to_stdout && fs::is_directory(output)) throw Error("'" + output + "' is a directory");
   const bool exists = !to_stdout && fs::exists(output);  // through a link, as the checks below
   const bool special = exists && !fs::is_regular_file(output);

@@ -209,6 +209,11 @@ TEST(CliCodec, GzipLikeFileHandling) {
                                     " decompress" + model_flag() + "-");
   EXPECT_EQ(piped.exit_code, 0) << piped.err;
   EXPECT_EQ(piped.out, "piped bytes");
+  for (const char* command : {" compress", " decompress"}) {
+    auto closed = testing::run_command(lmc + command + model_flag() + "- <&- > " + (tmp / "closed").string());
+    EXPECT_NE(closed.exit_code, 0) << command;
+    EXPECT_NE(closed.err.find("standard input is closed"), std::string::npos) << closed.err;
+  }
 
   // --json prints to stdout, so neither the archive nor the restored file may go there.
   for (const std::string command : {"compress -k --json", "decompress -k --json"}) {
