@@ -2,7 +2,10 @@
 // running the lmc binary, and reading/writing whole files.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +50,17 @@ CommandResult run_command(const std::string& command);
 
 std::string read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, const std::string& bytes);
+
+// `lmc ARGS...` started in the background with `env` added to this process's environment, output to
+// files in `log_dir`, and SIGINT, SIGTERM and SIGHUP at their defaults, except those in `ignored`, which
+// it starts ignoring (as under nohup).
+struct Child {
+  pid_t pid = -1;
+  std::filesystem::path stdout_path, stderr_path;
+};
+Child spawn_lmc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                const std::filesystem::path& log_dir, const std::string& name, const std::vector<int>& ignored = {});
+int wait_child(const Child& child);  // exit code, or 128 + signal
 
 // The names in `dir`, sorted: what a test expects a directory to hold, temporaries and leftovers included.
 std::vector<std::string> listing(const std::filesystem::path& dir);

@@ -2,11 +2,7 @@
 // of the edge cases and real files, the coded size against the model's cross-entropy, the gzip-like file
 // handling, and every way an archive can be wrong, each a one-line error that leaves no output behind.
 #include <gtest/gtest.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -267,40 +263,6 @@ TEST(CliCodec, DeviceAndFifoOutputsAreWrittenIntoNotReplaced) {
   EXPECT_TRUE(fs::exists(tmp / "a.txt.lmc"));
 }
 
-// Starts lmc with `args` (stdout and stderr discarded) and every signal at its default, except SIGHUP
-// ignored when `ignore_hup`, as nohup starts a command.
-pid_t spawn_lmc(const std::vector<std::string>& args, bool ignore_hup) {
-  std::vector<std::string> argv_strings = {testing::setting("LMC_BIN")};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_strings) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  if (!ignore_hup) sigaddset(&defaults, SIGHUP);
-  posix_spawnattr_setsigdefault(&attributes, &defaults);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
-  // An ignored signal stays ignored across exec: the child inherits the parent's SIG_IGN.
-  struct sigaction ignore {}, previous {};
-  ignore.sa_handler = SIG_IGN;
-  if (ignore_hup) sigaction(SIGHUP, &ignore, &previous);
-  pid_t pid = -1;
-  const int error = posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), environ);
-  if (ignore_hup) sigaction(SIGHUP, &previous, nullptr);
-  posix_spawnattr_destroy(&attributes);
-  posix_spawn_file_actions_destroy(&actions);
-  EXPECT_EQ(error, 0);
-  return pid;
-}
-
 // Waits until `dir` holds a file whose name contains `part` (at most 60 s).
 bool appears(const fs::path& dir, const std::string& part) {
   for (int i = 0; i < 600; ++i) {
@@ -315,7 +277,7 @@ bool appears(const fs::path& dir, const std::string& part) {
 // Interrupted while writing, lmc removes its temporary output and dies of the signal; a signal it was
 // started ignoring (nohup) stays ignored, and the run completes.
 TEST(CliCodec, AnInterruptLeavesNoTemporaryFile) {
-  testing::TempDir tmp;
+  testing::TempDir tmp, logs;
   std::string text = read_file(shipped("sample.txt"));
   while (text.size() < 400'000) text += text;
   write_file(tmp / "big.txt", text);
@@ -323,23 +285,19 @@ TEST(CliCodec, AnInterruptLeavesNoTemporaryFile) {
                                                  shipped("default").string(), (tmp / "big.txt").string()};
   for (const int signal : {SIGINT, SIGTERM, SIGHUP}) {
     SCOPED_TRACE(signal);
-    const pid_t pid = spawn_lmc(compress_big, false);
+    const testing::Child child = testing::spawn_lmc(compress_big, {}, logs.path(), "big");
     ASSERT_TRUE(appears(tmp.path(), "big.txt.lmc.tmp-"));
-    kill(pid, signal);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == signal) << "status " << status;
+    kill(child.pid, signal);
+    EXPECT_EQ(testing::wait_child(child), 128 + signal) << read_file(child.stderr_path);
     EXPECT_EQ(testing::listing(tmp.path()), std::vector<std::string>{"big.txt"});
   }
   write_file(tmp / "small.txt", text.substr(0, 20'000));
-  const pid_t pid = spawn_lmc({"compress", "-k", "--threads", "1", "--model-only", "--model",
-                               shipped("default").string(), (tmp / "small.txt").string()},
-                              true);
+  const testing::Child child = testing::spawn_lmc({"compress", "-k", "--threads", "1", "--model-only", "--model",
+                                                   shipped("default").string(), (tmp / "small.txt").string()},
+                                                  {}, logs.path(), "small", {SIGHUP});
   ASSERT_TRUE(appears(tmp.path(), "small.txt.lmc.tmp-"));
-  kill(pid, SIGHUP);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  kill(child.pid, SIGHUP);
+  EXPECT_EQ(testing::wait_child(child), 0) << read_file(child.stderr_path);
   EXPECT_TRUE(fs::exists(tmp / "small.txt.lmc"));
 }
 

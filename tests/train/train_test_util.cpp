@@ -4,19 +4,13 @@
 
 #include "test_util.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <random>
-#include <stdexcept>
-
-extern char** environ;
 
 namespace lmc::testing {
 namespace fs = std::filesystem;
@@ -87,43 +81,6 @@ nlohmann::json tensorboard_scalars(const fs::path& log_dir) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
   if (result.exit_code != 0) return nlohmann::json::object();
   return nlohmann::json::parse(result.out);
-}
-
-Child spawn_lmc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-                const fs::path& log_dir, const std::string& name) {
-  const std::string bin = setting("LMC_BIN");
-  Child child;
-  child.stdout_path = log_dir / (name + ".out");
-  child.stderr_path = log_dir / (name + ".err");
-  std::vector<std::string> argv_strings = {bin};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_strings) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry = *e;
-    if (!env.count(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
-  }
-  for (const auto& [key, value] : env) env_strings.push_back(key + "=" + value);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, child.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, child.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  int rc = posix_spawn(&child.pid, bin.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot start " + bin);
-  return child;
-}
-
-int wait_child(const Child& child) {
-  int status = 0;
-  if (waitpid(child.pid, &status, 0) < 0) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 int free_port() {

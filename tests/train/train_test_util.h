@@ -1,11 +1,8 @@
 // Helpers for the training tests: synthetic text, a tiny recipe to vary with overrides, reading
-// metrics.jsonl, and lmc child processes that can be killed or given torchrun's environment.
+// metrics.jsonl and TensorBoard logs, and a free port for torchrun's environment.
 #pragma once
 
-#include <sys/types.h>
-
 #include <filesystem>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -29,16 +26,6 @@ std::vector<double> losses_of(const std::vector<nlohmann::json>& records);
 // Every scalar under a TensorBoard log directory as tensorboard's own EventAccumulator (Python, LMC_PYTHON)
 // reads it: {"tag": [[step, value], ...]}. Fails the test if the reader cannot run.
 nlohmann::json tensorboard_scalars(const std::filesystem::path& log_dir);
-
-// `lmc ARGS...` started in the background with `env` added to this process's environment; output goes
-// to files in `log_dir`.
-struct Child {
-  pid_t pid = -1;
-  std::filesystem::path stdout_path, stderr_path;
-};
-Child spawn_lmc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-                const std::filesystem::path& log_dir, const std::string& name);
-int wait_child(const Child& child);  // exit code, or 128 + signal
 
 // A TCP port nothing listens on right now.
 int free_port();
