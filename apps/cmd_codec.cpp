@@ -174,7 +174,7 @@ void run_file_to_file(const CodecCommandOptions& options, bool compressing, Work
   const bool special = exists && !fs::is_regular_file(output);
   const bool to_device = special || (!to_stdout && fs::is_symlink(output));
   if (exists && !special && !options.force) throw Error("'" + output + "' already exists (use -f to overwrite)");
-  if (!from_stdin && !to_stdout && fs::exists(output) && fs::equivalent(options.input, output)) {
+  if (!from_stdin && exists && fs::equivalent(options.input, output)) {
     throw Error("input and output are the same file");
   }
   std::ifstream file_in;
@@ -295,7 +295,7 @@ void run_compress(const CodecCommandOptions& options) {
     ProgressLine progress("compress", size);
     auto compress_into = [&](std::ostream& archive) {
       return weigh_streams ? compress_smallest(opened.codec, in, size, archive, codec_options, std::ref(progress))
-                      : compress(opened.codec, in, size, archive, codec_options, std::ref(progress));
+                           : compress(opened.codec, in, size, archive, codec_options, std::ref(progress));
     };
     if (!options.verify) {
       stats = compress_into(out);
