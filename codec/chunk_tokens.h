@@ -17,6 +17,7 @@ namespace lmc {
 class ChunkTokenizer {
  public:
   ChunkTokenizer(const Tokenizer& tokenizer, ArchiveMode mode);
+  ArchiveMode mode() const { return mode_; }
 
   std::vector<TokenId> encode(std::string_view bytes) const;
   // Throws lmc::Error unless the ids decode to exactly `expected_bytes` bytes.

@@ -172,33 +172,46 @@ std::unique_ptr<MatchModel> match_model_if(bool on, uint8_t format_version = kAr
 
 // Codes one group of chunks and appends it to the archive. With `pcm` (PCM audio under a byte-level
 // model: the chunks' PCM bytes, one per symbol, and the symbols' tokens) a chunk's bits are coded with
-// it, and a stored chunk keeps its PCM bytes.
+// it, and a stored chunk keeps its PCM bytes. Text and bytes chunks that bypasses_model() are stored
+// without running the model on them.
 ChunkGroup code_group(LockstepPredictor& predictor, MatchModel* matches, const ChunkTokenizer& tokenizer,
                       const std::vector<std::string_view>& chunks, const CompressOptions& options, CodecStats& stats,
                       PcmStreams* pcm = nullptr) {
-  std::vector<std::vector<TokenId>> ids;
-  for (auto chunk : chunks) ids.push_back(tokenizer.encode(chunk));
-  auto coded = encode_group(predictor, ids, options.total_bits, matches, pcm);
+  const size_t n = chunks.size();
   std::vector<std::vector<uint8_t>> contents;  // what a stored chunk holds
-  for (size_t i = 0; i < chunks.size(); ++i) contents.push_back(pcm ? pcm->pcm[i] : as_bytes(chunks[i]));
+  for (size_t i = 0; i < n; ++i) contents.push_back(pcm ? pcm->pcm[i] : as_bytes(chunks[i]));
+  const bool may_bypass = options.store_incompressible && tokenizer.mode() != ArchiveMode::kAudio;
+  std::vector<size_t> modelled;  // the chunks the model codes, in order
+  std::vector<std::vector<TokenId>> ids;
+  for (size_t i = 0; i < n; ++i) {
+    if (may_bypass && bypasses_model(contents[i])) continue;
+    modelled.push_back(i);
+    ids.push_back(tokenizer.encode(chunks[i]));
+  }
+  const auto coded = encode_group(predictor, ids, options.total_bits, matches, pcm);
   // Incompressible under this model (random bytes, a domain it never saw): stored, so the archive never
-  // grows by more than its header and tables, and packed with xz where that pays.
-  std::vector<uint64_t> coded_sizes;
-  for (const auto& c : coded) coded_sizes.push_back(c.payload.size());
+  // grows by more than its header and tables, and packed with xz where that pays. A bypassed chunk has
+  // no code: it is always stored.
+  std::vector<uint64_t> coded_sizes(n, UINT64_MAX);
+  for (size_t k = 0; k < modelled.size(); ++k) coded_sizes[modelled[k]] = coded[k].payload.size();
   const std::vector<bool> stored =
-      options.store_incompressible ? chunks_to_store(contents, coded_sizes) : std::vector<bool>(chunks.size());
+      options.store_incompressible ? chunks_to_store(contents, coded_sizes) : std::vector<bool>(n);
   ChunkGroup group;
-  for (size_t i = 0; i < chunks.size(); ++i) {
+  for (size_t i = 0, k = 0; i < n; ++i) {
+    const bool in_model = k < modelled.size() && modelled[k] == i;
     if (stored[i]) {
       group.add_chunk(chunks[i].size(), 0, contents[i]);
       ++stats.stored_chunks;
     } else {
-      group.add_chunk(chunks[i].size(), ids[i].size(), coded[i].payload);
+      group.add_chunk(chunks[i].size(), ids[k].size(), coded[k].payload);
     }
-    stats.tokens += ids[i].size();
-    stats.model_bits += coded[i].model_bits;
+    if (in_model) {
+      stats.tokens += ids[k].size();
+      stats.model_bits += coded[k].model_bits;
+      ++k;
+    }
   }
-  stats.chunks += chunks.size();
+  stats.chunks += n;
   return group;
 }
 
@@ -422,22 +435,34 @@ CodecStats decompress(const CodecModel& codec, std::istream& archive, std::ostre
                              .wasted_bits = header.format_version >= kPcmWidthsFormatVersion,
                              .pcm = {}});
     }
+    // The chunks that ran through the model, in order; from format 13 a stored text or bytes chunk that
+    // bypasses_model() never did.
+    const bool may_bypass = header.format_version >= kModelBypassFormatVersion && header.mode != ArchiveMode::kAudio;
+    std::vector<size_t> modelled;
+    std::vector<std::span<const uint8_t>> modelled_payloads;
     std::vector<int64_t> counts;
-    std::vector<std::vector<TokenId>> known(group.chunks.size());
+    std::vector<std::vector<TokenId>> known;
     for (size_t i = 0; i < group.chunks.size(); ++i) {
       const ChunkEntry& c = group.chunks[i];
+      if (may_bypass && c.stored() && bypasses_model(payloads[i])) continue;
+      modelled.push_back(i);
+      modelled_payloads.push_back(payloads[i]);
       // A stored chunk runs in its group as the encoder ran it, on its own tokens.
+      known.emplace_back();
       if (c.stored() && pcm) {
-        for (uint8_t byte : payloads[i]) known[i].push_back(symbol_tokens->token[byte >> 1]);
+        for (uint8_t byte : payloads[i]) known.back().push_back(symbol_tokens->token[byte >> 1]);
       } else if (c.stored()) {
-        known[i] = tokenizer.encode(stored_bytes(i));
+        known.back() = tokenizer.encode(stored_bytes(i));
       }
       if (pcm) pcm->pcm.push_back(c.stored() ? std::vector<uint8_t>(payloads[i].begin(), payloads[i].end())
                                              : std::vector<uint8_t>());
-      counts.push_back(c.stored() ? static_cast<int64_t>(known[i].size()) : static_cast<int64_t>(c.tokens));
+      counts.push_back(c.stored() ? static_cast<int64_t>(known.back().size()) : static_cast<int64_t>(c.tokens));
       with_context("archive corrupt", [&] { check_fits_context(codec.model->config(), counts.back(), false); });
     }
-    auto ids = decode_group(predictor, payloads, counts, header.total_bits, matches, known, pcm ? &*pcm : nullptr);
+    auto modelled_ids =
+        decode_group(predictor, modelled_payloads, counts, header.total_bits, matches, known, pcm ? &*pcm : nullptr);
+    std::vector<std::vector<TokenId>> ids(group.chunks.size());
+    for (size_t k = 0; k < modelled.size(); ++k) ids[modelled[k]] = std::move(modelled_ids[k]);
     for (size_t i = 0; i < ids.size(); ++i) {
       std::string bytes;
       if (pcm) {

@@ -93,7 +93,11 @@ namespace lmc {
 // above); all else is as in 10.
 // 12: a group's stored chunks may be packed into one xz stream (packed_length, above), and the model
 // fingerprint covers LoRA adapters' scales; all else is as in 11.
-inline constexpr uint8_t kArchiveFormatVersion = 12;
+// 13: a text or bytes chunk that is mostly not text (codec/set_aside.h, bypasses_model) is stored without
+// running the model or the match model on it: the group's other chunks are coded in lockstep as if it
+// were not there. All else is as in 12, whose archives still decode with every chunk in the model.
+inline constexpr uint8_t kArchiveFormatVersion = 13;
+inline constexpr uint8_t kModelBypassFormatVersion = 13;
 inline constexpr uint8_t kPackedChunksFormatVersion = 12;
 // From 12 the model fingerprint covers LoRA adapters' scales (infer/fingerprint.h).
 inline constexpr uint8_t kAdapterScaleFingerprintFormatVersion = 12;

@@ -45,12 +45,12 @@ TEST(CliCodecAudio, PcmWavRoundTripsInAudioMode) {
 TEST(CliCodecAudio, LowBitContextsFollowTheFormatVersion) {
   testing::TempDir tmp;
   write_wav(tmp / "a.wav", 16, 1, 1500);
-  // Without the match model and stored chunks, format 12 differs from formats 3 to 7 in the low bits alone.
+  // Without the match model and stored chunks, format 13 differs from formats 3 to 7 in the low bits alone.
   auto c = run_lmc("compress -k --no-store --no-match --threads 1 --chunk-bytes 1001" + model_flag() + "-o " +
                    (tmp / "a.lmc").string() + " " + (tmp / "a.wav").string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   const std::string archive = read_file(tmp / "a.lmc");
-  ASSERT_EQ(archive[3], 12);
+  ASSERT_EQ(archive[3], 13);
   for (const char version : {7, 6, 5, 3}) {
     SCOPED_TRACE(int{version});
     std::string older = archive;
@@ -101,7 +101,7 @@ TEST(CliCodecAudio, WastedBitsAreNotCoded) {
   }
 }
 
-// tmp / "a.wav" compressed (format 12), the archive relabelled `version`: it decompresses to the WAV
+// tmp / "a.wav" compressed (format 13), the archive relabelled `version`: it decompresses to the WAV
 // if `decodes`, else it is refused (with the error `refusal` after the archive's name, if one is given)
 // and leaves no output.
 void expect_relabelled_archive(const testing::TempDir& tmp, char version, bool decodes,
@@ -110,7 +110,7 @@ void expect_relabelled_archive(const testing::TempDir& tmp, char version, bool d
                    (tmp / "a.wav").string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   std::string archive = read_file(tmp / "a.lmc");
-  ASSERT_EQ(archive[3], 12);
+  ASSERT_EQ(archive[3], 13);
   archive[3] = version;
   write_file(tmp / "relabelled.lmc", archive);
   const auto d = run_lmc("decompress -f" + model_flag() + "-o " + (tmp / "out").string() + " " +

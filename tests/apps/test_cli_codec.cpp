@@ -107,6 +107,44 @@ TEST(CliCodec, IncompressibleChunksAreStoredNotExpanded) {
   }
 }
 
+std::string random_letters(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>('a' + rng() % 26);
+  return s;
+}
+
+// Chunks that are mostly not text (codec/set_aside.h) are stored without the model running on them:
+// text, binary and random letters code the tokens of the text and the letters alone, and decode exactly
+// with the stored letters still run in lockstep. The same archive labelled 12, whose reader runs every
+// chunk through the model, does not decode.
+TEST(CliCodec, BinaryChunksBypassTheModel) {
+  const std::string text = read_file(shipped("sample.txt"));
+  std::string mixed, without_binary;
+  for (uint32_t i = 0; i < 3; ++i) {
+    const std::string piece = text.substr(i * 512, 512), letters = random_letters(512, 30 + i);
+    mixed += piece + random_bytes(512, 20 + i) + letters;
+    without_binary += piece + letters;
+  }
+  const std::string flags = "--chunk-bytes 512 --batch 9 --threads 2 --model-only";
+  const json m = round_trip(mixed, flags, default_model_flag());
+  const json t = round_trip(without_binary, flags, default_model_flag());
+  EXPECT_EQ(m["tokens"], t["tokens"]) << "the binary chunks must add no tokens";
+  EXPECT_GT(m["stored_chunks"].get<int>(), 3) << "some letters stored beside the binary";
+
+  testing::TempDir tmp;
+  write_file(tmp / "mixed", mixed);
+  auto c = run_lmc("compress -k " + flags + default_model_flag() + (tmp / "mixed").string());
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  std::string relabelled = read_file(tmp / "mixed.lmc");
+  ASSERT_EQ(relabelled[3], 13);
+  relabelled[3] = 12;
+  write_file(tmp / "v12.lmc", relabelled);
+  auto d = run_lmc("decompress" + default_model_flag() + (tmp / "v12.lmc").string());
+  EXPECT_NE(d.exit_code, 0);
+  EXPECT_NE(d.err.find("corrupt"), std::string::npos) << d.err;
+}
+
 // Stored chunks that xz shrinks are packed into one xz stream per group: 2 KB of noise four times over
 // costs about one copy, where storing each chunk as it is would cost all four.
 TEST(CliCodec, StoredChunksArePackedWithXz) {
@@ -136,9 +174,10 @@ TEST(CliCodec, CodedSizeIsCrossEntropyPlusSmallOverhead) {
   EXPECT_LT(matched["bytes_out"].get<double>(), s["bytes_out"].get<double>() * 0.99);
 }
 
+// Text: a binary chunk never reaches the model, whatever its length.
 TEST(CliCodec, ChunksLongerThanTheModelsContextAreRefused) {
   testing::TempDir tmp;
-  write_file(tmp / "in", random_bytes(5000, 3));
+  write_file(tmp / "in", random_letters(5000, 3));
   auto r = run_lmc("compress -k --mode bytes --chunk-bytes 4096" + model_flag() + "-o " + (tmp / "in.lmc").string() +
                    " " + (tmp / "in").string());
   EXPECT_EQ(r.exit_code, 1);
@@ -350,17 +389,17 @@ TEST_F(BadArchive, OlderFormatVersion) {
 }
 
 // Version 2 is version 3 without the match model and its flag: such an archive still decompresses,
-// and the same bytes read as coded with the match model do not. Versions 3 to 11 differ from 12 only in
-// audio, xz and packed stored chunks (none here: --no-store) and (3 and 4) in the context cache, which
-// runs with the match model, so a text archive coded without it and labelled 3 to 11 decodes too; with
-// the match model, one labelled 5 to 11 decodes and one labelled 4 does not.
+// and the same bytes read as coded with the match model do not. Versions 3 to 12 differ from 13 only in
+// audio, xz, packed stored chunks and chunks that bypass the model (none here: --no-store) and (3 and 4)
+// in the context cache, which runs with the match model, so a text archive coded without it and labelled
+// 3 to 12 decodes too; with the match model, one labelled 5 to 12 decodes and one labelled 4 does not.
 TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   const fs::path in = tmp_ / "in", archive = tmp_ / "no_match.lmc", out = tmp_ / "out";
   auto c = run_lmc("compress -k --threads 1 --no-store --no-match" + model_flag() + "-o " + archive.string() + " " +
                    in.string());
   ASSERT_EQ(c.exit_code, 0) << c.err;
   std::string version2 = read_file(archive);
-  ASSERT_EQ(version2[3], 12);
+  ASSERT_EQ(version2[3], 13);
   ASSERT_EQ(version2[5] & 2, 2) << "flags byte: bit 1 marks --no-match";
   version2[3] = 2;
   version2[5] = static_cast<char>(version2[5] & ~2);
@@ -371,7 +410,7 @@ TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   std::string with_match = version2;
   with_match[3] = 3;
   expect_refused(with_match, "corrupt");
-  for (const char version : {3, 4, 5, 6, 7, 8, 9, 10, 11}) {
+  for (const char version : {3, 4, 5, 6, 7, 8, 9, 10, 11, 12}) {
     std::string older = read_file(archive);
     older[3] = version;
     write_file(tmp_ / "older.lmc", older);
@@ -383,8 +422,8 @@ TEST_F(BadArchive, VersionTwoIsReadAsCodedWithoutTheMatchModel) {
   auto m = run_lmc("compress -k --threads 1 --no-store" + model_flag() + "-o " + cached.string() + " " + in.string());
   ASSERT_EQ(m.exit_code, 0) << m.err;
   std::string with_cache = read_file(cached);
-  ASSERT_EQ(with_cache[3], 12);
-  for (const char version : {5, 6, 7, 8, 9, 10, 11}) {
+  ASSERT_EQ(with_cache[3], 13);
+  for (const char version : {5, 6, 7, 8, 9, 10, 11, 12}) {
     with_cache[3] = version;
     write_file(tmp_ / "older_cached.lmc", with_cache);
     auto d5 = run_lmc("decompress -k -f" + model_flag() + "-o " + out.string() + " " +

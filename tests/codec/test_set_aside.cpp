@@ -1,5 +1,6 @@
 // chunks_to_store: which chunks of a group are stored (and packed with xz by the container) instead of
-// keeping the model's code, judged by the sizes the container would really write.
+// keeping the model's code, judged by the sizes the container would really write; bypasses_model: which
+// are stored without the model ever seeing them.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -76,6 +77,66 @@ TEST(SetAside, ChunksCodingDoesNotShrinkAreStoredWhateverXzDoes) {
   std::vector<uint64_t> coded = {200, 100};  // the second coded to its own size
   EXPECT_EQ(chunks_to_store(contents, coded), (std::vector<bool>{false, true}));
   EXPECT_THROW(chunks_to_store(contents, {200}), Error);
+}
+
+// Prose with `count` copies of `foreign` spread through it, replacing its bytes.
+std::vector<uint8_t> prose_with(const std::string& foreign, size_t count, size_t size = 2048) {
+  std::vector<uint8_t> chunk = prose(size, 3);
+  const size_t stride = size / count;
+  for (size_t k = 0; k < count; ++k) std::copy(foreign.begin(), foreign.end(), chunk.begin() + k * stride);
+  return chunk;
+}
+
+std::vector<uint8_t> random_bytes(size_t size, uint64_t seed) {
+  std::vector<uint8_t> out(size);
+  for (auto& b : out) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    b = static_cast<uint8_t>(seed >> 56);
+  }
+  return out;
+}
+
+TEST(BypassesModel, TextInAnyScriptGoesToTheModel) {
+  EXPECT_FALSE(bypasses_model(prose(2048, 1)));
+  std::string utf8;
+  while (utf8.size() < 2100) utf8 += "Καλημέρα κόσμε, 你好世界, привет мир, 🙂 naïve café. ";
+  EXPECT_FALSE(bypasses_model(bytes_of(utf8.substr(0, 2048))));
+  // Chunks split files at fixed offsets: a character cut at either end of the chunk is still text.
+  for (size_t cut = 1; cut < 8; ++cut) EXPECT_FALSE(bypasses_model(bytes_of(utf8.substr(cut, 2047)))) << cut;
+  EXPECT_FALSE(bypasses_model(bytes_of(std::string(2046, 'a') + "\xe4\xbd")));
+  // Latin-1 French: each accented letter is a byte no UTF-8 sequence starts with, one in thirty or so.
+  EXPECT_FALSE(bypasses_model(prose_with("\xe9", 70)));
+  // Terminal colours, form feeds, tabs and CR LF are text; so are the NUL runs tar pads text with.
+  EXPECT_FALSE(bypasses_model(prose_with("\x1b[31m\t\f\r\n\v", 100)));
+  std::vector<uint8_t> tar_like = prose(2048, 4);
+  std::fill(tar_like.begin() + 700, tar_like.begin() + 1500, uint8_t{0});
+  EXPECT_FALSE(bypasses_model(tar_like));
+}
+
+TEST(BypassesModel, BinaryDataBypassesIt) {
+  EXPECT_TRUE(bypasses_model(random_bytes(2048, 1)));
+  EXPECT_TRUE(bypasses_model(counters(2048, 1000)));
+  // Tables of small integers and UTF-16 text: NULs that are not padding.
+  EXPECT_TRUE(bypasses_model(counters(2048, 0)));
+  std::vector<uint8_t> utf16;
+  for (uint8_t c : prose(1024, 5)) utf16.insert(utf16.end(), {c, uint8_t{0}});
+  EXPECT_TRUE(bypasses_model(utf16));
+  EXPECT_TRUE(bypasses_model(bytes_of("\x01")));
+  EXPECT_FALSE(bypasses_model(bytes_of("a")));
+}
+
+// Over an eighth of the chunk foreign, and not at an eighth: control bytes, lone NULs, bytes no UTF-8
+// sequence starts with, and lead bytes whose continuation is missing each count once; a run of 15 NULs
+// counts 15, one of 16 is padding.
+TEST(BypassesModel, TheLineIsAnEighthOfTheBytes) {
+  for (const std::string& foreign : std::vector<std::string>{"\x01", "\x7f", "\xff", "\xc0", "\xe2" "a", std::string(1, '\0')}) {
+    SCOPED_TRACE(static_cast<int>(static_cast<uint8_t>(foreign[0])));
+    EXPECT_FALSE(bypasses_model(prose_with(foreign, 256)));
+    EXPECT_TRUE(bypasses_model(prose_with(foreign, 257)));
+  }
+  EXPECT_FALSE(bypasses_model(prose_with("\xe2\x82\xac", 400))) << "400 euro signs are text";
+  EXPECT_TRUE(bypasses_model(prose_with(std::string(15, '\0'), 18)));
+  EXPECT_FALSE(bypasses_model(prose_with(std::string(16, '\0'), 18)));
 }
 
 }  // namespace

@@ -138,7 +138,7 @@ std::string u64_bytes(uint64_t value) {
 TEST(XzArchive, HasTheDocumentedLayoutAndRoundTrips) {
   const std::string text = sample_text(300);
   const std::string stream = as_string(xz_encode(text));
-  const std::string expected = "LMC\x0c\x03\x01"s + varint_bytes(text.size()) + varint_bytes(stream.size()) + stream +
+  const std::string expected = "LMC\x0d\x03\x01"s + varint_bytes(text.size()) + varint_bytes(stream.size()) + stream +
                                '\0' + u64_bytes(content_checksum(text));
   const std::string archive = xz_archive_of(text);
   EXPECT_TRUE(archive == expected);
