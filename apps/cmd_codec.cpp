@@ -294,8 +294,10 @@ void run_compress(const CodecCommandOptions& options) {
   run_file_to_file(options, true, [&](std::istream& in, std::optional<uint64_t> size, std::ostream& out) {
     ProgressLine progress("compress", size);
     auto compress_into = [&](std::ostream& archive) {
-      return weigh_streams ? compress_smallest(opened.codec, in, size, archive, codec_options, std::ref(progress))
-                           : compress(opened.codec, in, size, archive, codec_options, std::ref(progress));
+      return with_context(options.input == "-" ? "standard input" : options.input, [&] {
+        return weigh_streams ? compress_smallest(opened.codec, in, size, archive, codec_options, std::ref(progress))
+                             : compress(opened.codec, in, size, archive, codec_options, std::ref(progress));
+      });
     };
     if (!options.verify) {
       stats = compress_into(out);

@@ -77,14 +77,20 @@ struct AudioParts {
   }
 };
 
-std::optional<AudioParts> split_wav(std::string_view file) {
+// `required`: audio mode was asked for, so a file that is not PCM WAV with samples is an error rather
+// than coded as text.
+std::optional<AudioParts> split_wav(std::string_view file, bool required) {
   data::WavLayout layout;
   try {
     layout = data::parse_wav({reinterpret_cast<const uint8_t*>(file.data()), file.size()});
-  } catch (const Error&) {
-    return std::nullopt;  // not PCM WAV: coded as bytes instead
+  } catch (const Error& e) {
+    if (required) throw Error(std::string("audio mode needs a PCM WAV file: ") + e.what());
+    return std::nullopt;
   }
-  if (layout.data_size == 0) return std::nullopt;
+  if (layout.data_size == 0) {
+    if (required) throw Error("audio mode needs a PCM WAV file with samples: this one has none");
+    return std::nullopt;
+  }
   AudioParts parts;
   parts.head = std::string(file.substr(0, layout.data_offset));
   parts.tail = std::string(file.substr(layout.data_offset + layout.data_size));
@@ -268,9 +274,8 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
   if (options.mode == CompressMode::kAudio || (options.mode == CompressMode::kAuto && data::looks_like_wav(pending))) {
     pending += read_rest(in);
     size = pending.size();
-    audio = split_wav(pending);
-    mode = audio ? ArchiveMode::kAudio
-                 : (options.mode == CompressMode::kAudio ? ArchiveMode::kBytes : ArchiveMode::kText);
+    audio = split_wav(pending, options.mode == CompressMode::kAudio);
+    mode = audio ? ArchiveMode::kAudio : ArchiveMode::kText;
   }
   // Integer PCM in whole frames, under a byte-level model: the PCM model codes the bits. Each chunk must
   // hold whole frames too: the default chunk size rounds down to them (24-bit mono: 2046 bytes).

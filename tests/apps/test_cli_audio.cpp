@@ -2,6 +2,7 @@
 // its wasted bits, the separate low-bit coder, stored chunks, format versions and corrupt archives.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 #include <utility>
@@ -221,16 +222,30 @@ TEST(CliCodecAudio, MatchModelIsOffForAudioUnlessAsked) {
   EXPECT_NE(both.err.find("--match"), std::string::npos) << both.err;
 }
 
-TEST(CliCodecAudio, NonPcmWavFallsBackToBytes) {
-  // A well-formed IEEE-float WAV (format tag 3): not integer PCM, so audio mode must not claim it.
+// A well-formed IEEE-float WAV (format tag 3) is not integer PCM: auto mode codes it as text, and
+// `--mode audio`, which cannot be honoured for it or for a text file, is refused with the reason and
+// leaves no archive.
+TEST(CliCodecAudio, AudioModeNeedsPcmWav) {
   std::string fmt = "fmt "s + std::string("\x10\0\0\0\x03\0\x01\0\x80\x3e\0\0\0\xfa\0\0\x04\0\x20\0", 20);
   std::string data = "data"s + std::string("\x10\0\0\0", 4) + std::string(16, '\x3f');
   std::string riff_size(4, '\0');
   const uint32_t size = static_cast<uint32_t>(4 + fmt.size() + data.size());
   for (int i = 0; i < 4; ++i) riff_size[i] = static_cast<char>((size >> (8 * i)) & 0xff);
   const std::string wav = "RIFF" + riff_size + "WAVE" + fmt + data;
-  EXPECT_EQ(round_trip(wav, "--mode audio")["mode"], "bytes");
   EXPECT_EQ(round_trip(wav)["mode"], "text");
+  testing::TempDir tmp;
+  write_file(tmp / "float.wav", wav);
+  write_file(tmp / "t.txt", "plain text, not audio\n");
+  for (const std::string name : {"float.wav", "t.txt"}) {
+    SCOPED_TRACE(name);
+    auto c = run_lmc("compress -k --mode audio" + model_flag() + (tmp / name).string());
+    EXPECT_EQ(c.exit_code, 1);
+    EXPECT_EQ(c.err.rfind("lmc compress: error: " + (tmp / name).string() + ": audio mode needs a PCM WAV file: ", 0),
+              0u)
+        << c.err;
+    EXPECT_EQ(std::count(c.err.begin(), c.err.end(), '\n'), 1) << c.err;
+    EXPECT_FALSE(fs::exists(tmp / (name + ".lmc")));
+  }
 }
 
 // With no --model, a WAV file goes to the shipped audio model and anything else to the default model;
