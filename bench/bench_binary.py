@@ -15,25 +15,16 @@ import argparse
 import json
 import lzma
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from results_file import write_result
+from timed_command import timed
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "models" / "sample.txt"
 MIB = 1 << 20
-
-
-def timed(command):
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
-    return done.stdout, time.perf_counter() - start
 
 
 def measure(lmc, name, data, flags, threads, tmp):

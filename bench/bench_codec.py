@@ -19,10 +19,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from results_file import write_result
+from timed_command import timed
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "models" / "sample.txt"
@@ -50,14 +50,6 @@ def parameter_count(model_dir):
     per_layer = 2 * h * h + 2 * h * kv + 3 * h * i + 2 * h
     head = 0 if config.get("tie_word_embeddings") else v * h
     return v * h + n * per_layer + h + head
-
-
-def timed(command):
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
-    return done.stdout, time.perf_counter() - start
 
 
 def measure(lmc, model_dir, data, batch, threads, tmp):
