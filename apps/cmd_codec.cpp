@@ -24,6 +24,7 @@
 #include "codec/codec.h"
 #include "codec/container.h"
 #include "common/error.h"
+#include "data/file_region.h"
 #include "data/wav.h"
 #include "infer/fingerprint.h"
 
@@ -227,6 +228,8 @@ void print_stats(const CodecStats& s, bool as_json, bool compressing) {
                       {"chunks", s.chunks},
                       {"batch", s.batch},
                       {"stored_chunks", s.stored_chunks},
+                      {"bypassed_chunks", s.bypassed_chunks},
+                      {"bypassed_bytes", s.bypassed_bytes},
                       {"tokens", s.tokens},
                       {"seconds", s.seconds},
                       {"kb_per_second", s.seconds > 0 ? in / 1000.0 / s.seconds : 0.0}};
@@ -238,7 +241,9 @@ void print_stats(const CodecStats& s, bool as_json, bool compressing) {
       j["model_bytes_in"] = s.model_bytes_in;
       j["model_bytes_out"] = s.model_bytes_out;
     } else {
-      j["model_bits_per_byte"] = s.bytes_in ? (s.model_bits + s.side_bits) / in : 0.0;
+      // Over the bytes the model ran on: a chunk that bypassed it has no model bits.
+      const double modelled = in - static_cast<double>(s.bypassed_bytes);
+      j["model_bits_per_byte"] = modelled > 0 ? (s.model_bits + s.side_bits) / modelled : 0.0;
     }
   }
   if (as_json) {
@@ -278,8 +283,19 @@ void check_json_output(const CodecCommandOptions& options, const char* what) {
   }
 }
 
+// --mode audio on a file that is not PCM WAV: refused before any model loads or xz runs, naming the file.
+// (compress() refuses standard input that is not, once it has read it.)
+void check_audio_mode_input(const CodecCommandOptions& options) {
+  if (options.mode != "audio" || options.input == "-") return;
+  with_context(options.input, [&] {
+    const data::RegionReader file({options.input, 0, data::regular_file_size(options.input)});
+    require_pcm_wav(file.as_read_at(), file.size());
+  });
+}
+
 void run_compress(const CodecCommandOptions& options) {
   check_json_output(options, "the archive");
+  check_audio_mode_input(options);
   CompressOptions codec_options;
   codec_options.mode = parse_compress_mode(options.mode);
   codec_options.chunk_bytes = options.chunk_bytes;
@@ -294,10 +310,8 @@ void run_compress(const CodecCommandOptions& options) {
   run_file_to_file(options, true, [&](std::istream& in, std::optional<uint64_t> size, std::ostream& out) {
     ProgressLine progress("compress", size);
     auto compress_into = [&](std::ostream& archive) {
-      return with_context(options.input == "-" ? "standard input" : options.input, [&] {
-        return weigh_streams ? compress_smallest(opened.codec, in, size, archive, codec_options, std::ref(progress))
-                             : compress(opened.codec, in, size, archive, codec_options, std::ref(progress));
-      });
+      return weigh_streams ? compress_smallest(opened.codec, in, size, archive, codec_options, std::ref(progress))
+                           : compress(opened.codec, in, size, archive, codec_options, std::ref(progress));
     };
     if (!options.verify) {
       stats = compress_into(out);

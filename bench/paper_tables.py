@@ -144,7 +144,7 @@ def lmc_row(lmc, files, tmp, mode, model_name, adapter, threads, batch, verify, 
         total_out += stats["bytes_out"]
         total_seconds += stats["seconds"]
         decode_seconds += elapsed
-        model_bits += stats["model_bits_per_byte"] * stats["bytes_in"]
+        model_bits += stats["model_bits_per_byte"] * (stats["bytes_in"] - stats["bypassed_bytes"])
     # With the match model a chunk's code depends on the archive's earlier chunks: not a chunked figure.
     return {"whole_bytes": int(total_out), "chunked_bytes": None if match else int(total_out), "seconds": total_seconds,
             "decompress_seconds": decode_seconds, "model_bits": model_bits}

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "codec/container.h"
+#include "data/wav.h"
 #include "infer/llama.h"
 #include "infer/tokenizers/tokenizer.h"
 
@@ -20,6 +21,8 @@ namespace lmc {
 
 enum class CompressMode { kAuto, kText, kBytes, kAudio };
 CompressMode parse_compress_mode(const std::string& name);  // auto|text|bytes|audio
+// Throws lmc::Error saying why unless the file is PCM WAV with samples, as CompressMode::kAudio needs.
+void require_pcm_wav(const data::ReadAt& file, uint64_t size);
 std::string archive_mode_name(ArchiveMode mode);
 
 // The model side of the codec: what predicts, how bytes become tokens, and the identity of both.
@@ -54,8 +57,10 @@ struct CodecStats {
   uint64_t chunks = 0;
   int64_t batch = 0;         // chunks per group, as the archive records it
   uint64_t stored_chunks = 0;  // chunks stored instead of coded (codec/set_aside.h)
+  uint64_t bypassed_chunks = 0;  // of those, the ones the model never ran on (bypasses_model)
+  uint64_t bypassed_bytes = 0;   // their bytes
   uint64_t tokens = 0;
-  double model_bits = 0;     // the model's cross-entropy of the coded tokens (encoder only)
+  double model_bits = 0;     // the model's cross-entropy of the tokens it ran on (encoder only)
   double side_bits = 0;      // bits spent outside the token streams (audio: header and low bits)
   double seconds = 0;
   // compress_smallest, when xz or flac won: the input the model had coded when its archive passed that

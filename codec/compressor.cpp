@@ -77,20 +77,14 @@ struct AudioParts {
   }
 };
 
-// `required`: audio mode was asked for, so a file that is not PCM WAV with samples is an error rather
-// than coded as text.
-std::optional<AudioParts> split_wav(std::string_view file, bool required) {
+std::optional<AudioParts> split_wav(std::string_view file) {
   data::WavLayout layout;
   try {
     layout = data::parse_wav({reinterpret_cast<const uint8_t*>(file.data()), file.size()});
-  } catch (const Error& e) {
-    if (required) throw Error(std::string("audio mode needs a PCM WAV file: ") + e.what());
-    return std::nullopt;
+  } catch (const Error&) {
+    return std::nullopt;  // not PCM WAV: coded as text instead
   }
-  if (layout.data_size == 0) {
-    if (required) throw Error("audio mode needs a PCM WAV file with samples: this one has none");
-    return std::nullopt;
-  }
+  if (layout.data_size == 0) return std::nullopt;
   AudioParts parts;
   parts.head = std::string(file.substr(0, layout.data_offset));
   parts.tail = std::string(file.substr(layout.data_offset + layout.data_size));
@@ -208,6 +202,10 @@ ChunkGroup code_group(LockstepPredictor& predictor, MatchModel* matches, const C
     if (stored[i]) {
       group.add_chunk(chunks[i].size(), 0, contents[i]);
       ++stats.stored_chunks;
+      if (!in_model) {
+        ++stats.bypassed_chunks;
+        stats.bypassed_bytes += chunks[i].size();
+      }
     } else {
       group.add_chunk(chunks[i].size(), ids[k].size(), coded[k].payload);
     }
@@ -222,6 +220,15 @@ ChunkGroup code_group(LockstepPredictor& predictor, MatchModel* matches, const C
 }
 
 }  // namespace
+
+void require_pcm_wav(const data::ReadAt& file, uint64_t size) {
+  try {
+    if (data::parse_wav(file, size).data_size > 0) return;
+  } catch (const Error& e) {
+    throw Error(std::string("--mode audio needs a PCM WAV file: ") + e.what());
+  }
+  throw Error("--mode audio needs a PCM WAV file with samples: this one has none");
+}
 
 CompressMode parse_compress_mode(const std::string& name) {
   if (name == "auto") return CompressMode::kAuto;
@@ -274,7 +281,11 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
   if (options.mode == CompressMode::kAudio || (options.mode == CompressMode::kAuto && data::looks_like_wav(pending))) {
     pending += read_rest(in);
     size = pending.size();
-    audio = split_wav(pending, options.mode == CompressMode::kAudio);
+    if (options.mode == CompressMode::kAudio) {
+      require_pcm_wav(data::memory_read_at({reinterpret_cast<const uint8_t*>(pending.data()), pending.size()}),
+                      pending.size());
+    }
+    audio = split_wav(pending);
     mode = audio ? ArchiveMode::kAudio : ArchiveMode::kText;
   }
   // Integer PCM in whole frames, under a byte-level model: the PCM model codes the bits. Each chunk must
@@ -449,7 +460,12 @@ CodecStats decompress(const CodecModel& codec, std::istream& archive, std::ostre
     std::vector<std::vector<TokenId>> known;
     for (size_t i = 0; i < group.chunks.size(); ++i) {
       const ChunkEntry& c = group.chunks[i];
-      if (may_bypass && c.stored() && bypasses_model(payloads[i])) continue;
+      stats.stored_chunks += c.stored() ? 1 : 0;
+      if (may_bypass && c.stored() && bypasses_model(payloads[i])) {
+        ++stats.bypassed_chunks;
+        stats.bypassed_bytes += c.original_bytes;
+        continue;
+      }
       modelled.push_back(i);
       modelled_payloads.push_back(payloads[i]);
       // A stored chunk runs in its group as the encoder ran it, on its own tokens.

@@ -128,7 +128,8 @@ void MatchModel::record(int64_t stream, int32_t token) {
   history_[(s.begin + static_cast<uint64_t>(step_)) & (history_.size() - 1)] = token;
   s.hit = s.predicted && token == s.prediction;
   if (s.hit) {
-    // The history is in file order, so a match may run on into the next chunk: the same text continues.
+    // The history is in file order (from format 13 without the chunks that bypass the model), so a match
+    // may run on into the next chunk: the same text continues.
     ++s.source;
     s.length = std::min(s.length + 1, kMaxLength);
   } else {

@@ -117,12 +117,15 @@ WavLayout parse_chunks(const ReadAt& read_at, uint64_t file_size) {
 
 }  // namespace
 
-WavLayout parse_wav(std::span<const uint8_t> file) {
-  ReadAt read_at = [file](uint64_t offset, std::span<uint8_t> out) {
-    if (offset + out.size() > file.size()) throw Error("read past the end of the WAV data");
-    std::memcpy(out.data(), file.data() + offset, out.size());
+ReadAt memory_read_at(std::span<const uint8_t> bytes) {
+  return [bytes](uint64_t offset, std::span<uint8_t> out) {
+    if (offset > bytes.size() || out.size() > bytes.size() - offset) throw Error("read past the end of the WAV data");
+    std::memcpy(out.data(), bytes.data() + offset, out.size());
   };
-  return with_context("WAV", [&] { return parse_chunks(read_at, file.size()); });
+}
+
+WavLayout parse_wav(std::span<const uint8_t> file) {
+  return with_context("WAV", [&] { return parse_chunks(memory_read_at(file), file.size()); });
 }
 
 WavLayout parse_wav(const ReadAt& read_at, uint64_t file_size) {

@@ -23,6 +23,8 @@ struct WavLayout {
 
 // Fills `out` with the file's bytes starting at `offset`; throws lmc::Error if it cannot.
 using ReadAt = std::function<void(uint64_t offset, std::span<uint8_t> out)>;
+// Reads from bytes in memory, which must outlive it; throws lmc::Error for a read past their end.
+ReadAt memory_read_at(std::span<const uint8_t> bytes);
 
 // Whether a file starting with `prefix` (its first 12 bytes suffice) declares itself RIFF/WAVE. Cheap,
 // for choosing a path; parse_wav still decides whether the file is PCM lmc can read.

@@ -223,28 +223,42 @@ TEST(CliCodecAudio, MatchModelIsOffForAudioUnlessAsked) {
 }
 
 // A well-formed IEEE-float WAV (format tag 3) is not integer PCM: auto mode codes it as text, and
-// `--mode audio`, which cannot be honoured for it or for a text file, is refused with the reason and
-// leaves no archive.
+// `--mode audio`, which cannot be honoured for it, for a text file or for a PCM WAV without samples, is
+// refused with the reason (naming the file, or from standard input once read) and leaves no archive.
 TEST(CliCodecAudio, AudioModeNeedsPcmWav) {
-  std::string fmt = "fmt "s + std::string("\x10\0\0\0\x03\0\x01\0\x80\x3e\0\0\0\xfa\0\0\x04\0\x20\0", 20);
-  std::string data = "data"s + std::string("\x10\0\0\0", 4) + std::string(16, '\x3f');
-  std::string riff_size(4, '\0');
-  const uint32_t size = static_cast<uint32_t>(4 + fmt.size() + data.size());
-  for (int i = 0; i < 4; ++i) riff_size[i] = static_cast<char>((size >> (8 * i)) & 0xff);
-  const std::string wav = "RIFF" + riff_size + "WAVE" + fmt + data;
-  EXPECT_EQ(round_trip(wav)["mode"], "text");
+  auto wav_with = [](uint16_t format_tag, size_t data_bytes) {
+    std::string fmt = "fmt "s + std::string("\x10\0\0\0", 4);
+    for (uint32_t field : {uint32_t{format_tag} | (1u << 16), 16000u, 32000u, 2u | (16u << 16)}) {
+      for (int i = 0; i < 4; ++i) fmt.push_back(static_cast<char>(field >> (8 * i)));
+    }
+    std::string data = "data"s;
+    for (int i = 0; i < 4; ++i) data.push_back(static_cast<char>(data_bytes >> (8 * i)));
+    data += std::string(data_bytes, '\x3f');
+    const uint32_t size = static_cast<uint32_t>(4 + fmt.size() + data.size());
+    std::string riff_size(4, '\0');
+    for (int i = 0; i < 4; ++i) riff_size[i] = static_cast<char>(size >> (8 * i));
+    return "RIFF" + riff_size + "WAVE" + fmt + data;
+  };
+  const std::string float_wav = wav_with(3, 16);
+  EXPECT_EQ(round_trip(float_wav)["mode"], "text");
+  EXPECT_EQ(round_trip_once(wav_with(1, 16), "--mode audio", model_flag())["mode"], "audio");
   testing::TempDir tmp;
-  write_file(tmp / "float.wav", wav);
+  write_file(tmp / "float.wav", float_wav);
+  write_file(tmp / "silent.wav", wav_with(1, 0));
   write_file(tmp / "t.txt", "plain text, not audio\n");
-  for (const std::string name : {"float.wav", "t.txt"}) {
+  for (const auto& [name, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"float.wav", "needs a PCM WAV file: WAV: "},
+           {"t.txt", "needs a PCM WAV file: WAV: "},
+           {"silent.wav", "needs a PCM WAV file with samples: this one has none"}}) {
     SCOPED_TRACE(name);
-    auto c = run_lmc("compress -k --mode audio" + model_flag() + (tmp / name).string());
-    EXPECT_EQ(c.exit_code, 1);
-    EXPECT_EQ(c.err.rfind("lmc compress: error: " + (tmp / name).string() + ": audio mode needs a PCM WAV file: ", 0),
-              0u)
-        << c.err;
-    EXPECT_EQ(std::count(c.err.begin(), c.err.end(), '\n'), 1) << c.err;
-    EXPECT_FALSE(fs::exists(tmp / (name + ".lmc")));
+    for (const std::string& input : {(tmp / name).string(), "- < " + (tmp / name).string() + " > /dev/null"}) {
+      auto c = run_lmc("compress -k --mode audio" + model_flag() + input);
+      EXPECT_EQ(c.exit_code, 1);
+      const std::string named = input.starts_with("-") ? "" : input + ": ";
+      EXPECT_EQ(c.err.rfind("lmc compress: error: " + named + "--mode audio " + reason, 0), 0u) << c.err;
+      EXPECT_EQ(std::count(c.err.begin(), c.err.end(), '\n'), 1) << c.err;
+      EXPECT_FALSE(fs::exists(tmp / (name + ".lmc")));
+    }
   }
 }
 

@@ -131,6 +131,13 @@ TEST(CliCodec, BinaryChunksBypassTheModel) {
   const json t = round_trip(without_binary, flags, default_model_flag());
   EXPECT_EQ(m["tokens"], t["tokens"]) << "the binary chunks must add no tokens";
   EXPECT_GT(m["stored_chunks"].get<int>(), 3) << "some letters stored beside the binary";
+  EXPECT_EQ(m["bypassed_chunks"], 3);
+  EXPECT_EQ(m["bypassed_bytes"], 3 * 512);
+  EXPECT_EQ(t["bypassed_chunks"], 0);
+  // A group of binary alone (no model step at all) before groups of text, and bytes mode.
+  const std::string binary_first = random_bytes(3 * 512, 40) + without_binary;
+  EXPECT_EQ(round_trip(binary_first, "--chunk-bytes 512 --batch 3 --model-only", default_model_flag())["bypassed_chunks"], 3);
+  EXPECT_EQ(round_trip(mixed, flags + " --mode bytes", default_model_flag())["bypassed_chunks"], 3);
 
   testing::TempDir tmp;
   write_file(tmp / "mixed", mixed);

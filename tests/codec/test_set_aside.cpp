@@ -104,6 +104,12 @@ TEST(BypassesModel, TextInAnyScriptGoesToTheModel) {
   // Chunks split files at fixed offsets: a character cut at either end of the chunk is still text.
   for (size_t cut = 1; cut < 8; ++cut) EXPECT_FALSE(bypasses_model(bytes_of(utf8.substr(cut, 2047)))) << cut;
   EXPECT_FALSE(bypasses_model(bytes_of(std::string(2046, 'a') + "\xe4\xbd")));
+  // In chunks this short one foreign byte is over the line, so the cut characters must count as text.
+  EXPECT_FALSE(bypasses_model(bytes_of("\x80\x80\x80" "a")));
+  EXPECT_TRUE(bypasses_model(bytes_of("\x80\x80\x80\x80"))) << "no character has four continuation bytes";
+  EXPECT_FALSE(bypasses_model(bytes_of("\xe4\xbd")));
+  EXPECT_FALSE(bypasses_model(bytes_of("a\xf0\x9f")));
+  EXPECT_TRUE(bypasses_model(bytes_of("\xe4" "a")));
   // Latin-1 French: each accented letter is a byte no UTF-8 sequence starts with, one in thirty or so.
   EXPECT_FALSE(bypasses_model(prose_with("\xe9", 70)));
   // Terminal colours, form feeds, tabs and CR LF are text; so are the NUL runs tar pads text with.
