@@ -207,6 +207,7 @@ ChunkGroup code_group(LockstepPredictor& predictor, MatchModel* matches, const C
         stats.bypassed_bytes += chunks[i].size();
       }
     } else {
+      if (!in_model) throw Error("a chunk that bypassed the model was not stored");
       group.add_chunk(chunks[i].size(), ids[k].size(), coded[k].payload);
     }
     if (in_model) {
