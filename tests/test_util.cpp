@@ -99,6 +99,20 @@ std::vector<std::string> listing(const fs::path& dir) {
   return names;
 }
 
+std::string random_bytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng() & 0xff);
+  return s;
+}
+
+std::string random_letters(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>('a' + rng() % 26);
+  return s;
+}
+
 Child spawn_lmc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
                 const fs::path& log_dir, const std::string& name, const std::vector<int>& ignored) {
   const std::string bin = setting("LMC_BIN");

@@ -65,4 +65,8 @@ int wait_child(const Child& child);  // exit code, or 128 + signal
 // The names in `dir`, sorted: what a test expects a directory to hold, temporaries and leftovers included.
 std::vector<std::string> listing(const std::filesystem::path& dir);
 
+// `n` bytes of a fixed pseudo-random sequence (std::mt19937 from `seed`): any byte value, or only 'a'..'z'.
+std::string random_bytes(size_t n, uint32_t seed);
+std::string random_letters(size_t n, uint32_t seed);
+
 }  // namespace lmc::testing

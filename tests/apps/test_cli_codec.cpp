@@ -23,6 +23,8 @@ using namespace std::string_literals;
 using nlohmann::json;
 using testing::golden_dir;
 using testing::model_flag;
+using testing::random_bytes;
+using testing::random_letters;
 using testing::read_file;
 using testing::round_trip;
 using testing::run_lmc;
@@ -31,13 +33,6 @@ using testing::write_file;
 // lmc's shipped default model and its held-out sample (models/): real text under a real model.
 fs::path shipped(const std::string& name) { return fs::path(testing::setting("LMC_SOURCE_DIR")) / "models" / name; }
 std::string default_model_flag() { return " --model " + shipped("default").string() + " "; }
-
-std::string random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng() & 0xff);
-  return s;
-}
 
 TEST(CliCodec, EdgeCasesRoundTripBitExact) {
   std::string all_bytes;
@@ -105,13 +100,6 @@ TEST(CliCodec, IncompressibleChunksAreStoredNotExpanded) {
     EXPECT_EQ(m["stored_chunks"], 3);
     EXPECT_LT(m["bytes_out"].get<double>(), 3 * 512 + 3 * 512 * 0.5);
   }
-}
-
-std::string random_letters(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>('a' + rng() % 26);
-  return s;
 }
 
 // Chunks that are mostly not text (codec/set_aside.h) are stored without the model running on them:

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -17,17 +16,11 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::model_flag;
 using testing::read_file;
+using testing::random_bytes;
 using testing::run_command;
 using testing::run_lmc;
 using testing::write_file;
 using testing::write_wav;
-
-std::string random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng() & 0xff);
-  return s;
-}
 
 size_t varint_size(uint64_t value) {
   size_t n = 1;

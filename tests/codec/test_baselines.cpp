@@ -13,6 +13,7 @@
 namespace lmc {
 namespace {
 namespace fs = std::filesystem;
+using testing::random_bytes;
 using testing::run_command;
 using testing::write_file;
 
@@ -25,13 +26,6 @@ std::string text_sample(size_t n, uint32_t seed) {
   std::string s;
   while (s.size() < n) s += std::string(kWords[pick(rng) % 18]) + (rng() % 11 == 0 ? ".\n" : " ");
   return s.substr(0, n);
-}
-
-std::string random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng() & 0xff);
-  return s;
 }
 
 void put_le(std::string& s, uint32_t value, int bytes) {

@@ -8,6 +8,7 @@
 #include "codec/container.h"
 #include "codec/set_aside.h"
 #include "common/error.h"
+#include "test_util.h"
 
 namespace lmc {
 namespace {
@@ -87,15 +88,6 @@ std::vector<uint8_t> prose_with(const std::string& foreign, size_t count, size_t
   return chunk;
 }
 
-std::vector<uint8_t> random_bytes(size_t size, uint64_t seed) {
-  std::vector<uint8_t> out(size);
-  for (auto& b : out) {
-    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-    b = static_cast<uint8_t>(seed >> 56);
-  }
-  return out;
-}
-
 TEST(BypassesModel, TextInAnyScriptGoesToTheModel) {
   EXPECT_FALSE(bypasses_model(prose(2048, 1)));
   std::string utf8;
@@ -120,7 +112,7 @@ TEST(BypassesModel, TextInAnyScriptGoesToTheModel) {
 }
 
 TEST(BypassesModel, BinaryDataBypassesIt) {
-  EXPECT_TRUE(bypasses_model(random_bytes(2048, 1)));
+  EXPECT_TRUE(bypasses_model(bytes_of(testing::random_bytes(2048, 1))));
   EXPECT_TRUE(bypasses_model(counters(2048, 1000)));
   // Tables of small integers and UTF-16 text: NULs that are not padding.
   EXPECT_TRUE(bypasses_model(counters(2048, 0)));

@@ -15,6 +15,7 @@ namespace lmc {
 namespace {
 using namespace std::string_literals;
 using testing::read_file;
+using testing::random_bytes;
 using testing::run_command;
 using testing::write_file;
 
@@ -24,13 +25,6 @@ std::string sample_text(size_t n) {
   std::string s;
   while (s.size() < n) s += std::string(words[rng() % 10]) + (rng() % 9 == 0 ? ".\n" : " ");
   s.resize(n);
-  return s;
-}
-
-std::string random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng() & 0xff);
   return s;
 }
 
