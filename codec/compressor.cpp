@@ -282,11 +282,11 @@ CodecStats compress(const CodecModel& codec, std::istream& in, std::optional<uin
   if (options.mode == CompressMode::kAudio || (options.mode == CompressMode::kAuto && data::looks_like_wav(pending))) {
     pending += read_rest(in);
     size = pending.size();
-    if (options.mode == CompressMode::kAudio) {
-      require_pcm_wav(data::memory_read_at({reinterpret_cast<const uint8_t*>(pending.data()), pending.size()}),
-                      pending.size());
-    }
     audio = split_wav(pending);
+    if (!audio && options.mode == CompressMode::kAudio) {
+      require_pcm_wav(data::memory_read_at({reinterpret_cast<const uint8_t*>(pending.data()), pending.size()}),
+                      pending.size());  // says why, and throws
+    }
     mode = audio ? ArchiveMode::kAudio : ArchiveMode::kText;
   }
   // Integer PCM in whole frames, under a byte-level model: the PCM model codes the bits. Each chunk must

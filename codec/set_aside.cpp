@@ -55,14 +55,15 @@ bool bypasses_model(std::span<const uint8_t> chunk) {
       continue;
     }
     const int tail = continuations(byte);
-    if (tail == 0) {
-      foreign += foreign_control(byte) ? 1 : 0;
+    if (tail <= 0) {
+      foreign += tail < 0 || foreign_control(byte) ? 1 : 0;
       ++i;
       continue;
     }
+    const size_t full = i + 1 + static_cast<size_t>(tail);
     size_t end = i + 1;
-    while (tail > 0 && end < chunk.size() && end <= i + static_cast<size_t>(tail) && continuation(chunk[end])) ++end;
-    if (tail > 0 && (end == i + 1 + static_cast<size_t>(tail) || end == chunk.size())) {
+    while (end < std::min(full, chunk.size()) && continuation(chunk[end])) ++end;
+    if (end == full || end == chunk.size()) {
       i = end;
     } else {
       ++foreign;
